@@ -1,0 +1,91 @@
+# workbook_add_exercise(<NN_name>
+#     SOURCES <file>...        learner's sources, relative to the exercise folder (e.g. tensors.cpp)
+#     [TEST <file>]            test source, default tests/<NN_name>_test.cpp
+#     [PROGRAM <file>]         optional program (relative to the exercise folder), built twice:
+#                              <NN_name>_program (learner) and <NN_name>_solution_program
+#     [TIMEOUT <seconds>])     time limit of one test case, default WORKBOOK_TEST_TIMEOUT
+#
+# Builds, against the one header in exercises/<NN_name>/:
+#   <NN_name>_exercise   the learner's code, from ${WORKBOOK_EXERCISES_DIR}/<NN_name>/
+#   <NN_name>_solution   the reference, from solutions/<NN_name>/
+#   <NN_name>_test, <NN_name>_solution_test: the test source compiled once and linked twice.
+# Every test case becomes its own CTest test (its own process, with a time limit), labelled:
+#   exercise;<NN_name>   the learner's code: what `./workbook check` runs
+#   solution;<NN_name>   the reference: must pass
+#   stub;<NN_name>       the learner's code expected to FAIL: `./workbook verify` runs it on the
+#                        untouched stubs to prove that no graded test passes on a stub.
+function(workbook_add_exercise name)
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "TEST;PROGRAM;TIMEOUT" "SOURCES")
+  if(NOT ARG_SOURCES)
+    message(FATAL_ERROR "workbook_add_exercise(${name}): SOURCES is required")
+  endif()
+  if(NOT ARG_TEST)
+    set(ARG_TEST "${PROJECT_SOURCE_DIR}/tests/${name}_test.cpp")
+  endif()
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT ${WORKBOOK_TEST_TIMEOUT})
+  endif()
+  set(header_dir "${PROJECT_SOURCE_DIR}/exercises/${name}")
+
+  foreach(variant exercise solution)
+    if(variant STREQUAL "exercise")
+      set(source_dir "${WORKBOOK_EXERCISES_DIR}/${name}")
+    else()
+      set(source_dir "${PROJECT_SOURCE_DIR}/solutions/${name}")
+    endif()
+    list(TRANSFORM ARG_SOURCES PREPEND "${source_dir}/" OUTPUT_VARIABLE sources)
+    add_library(${name}_${variant} STATIC ${sources})
+    target_include_directories(${name}_${variant} PUBLIC "${header_dir}")
+    target_link_libraries(${name}_${variant} PUBLIC workbook::support)
+    workbook_use_common_settings(${name}_${variant})
+  endforeach()
+  # Untouched stubs leave their parameters unused: that is expected, not worth a warning.
+  if(NOT MSVC)
+    target_compile_options(${name}_exercise PRIVATE -Wno-unused-parameter -Wno-unused-variable)
+  endif()
+
+  add_library(${name}_test_object OBJECT "${ARG_TEST}")
+  target_include_directories(${name}_test_object PRIVATE "${header_dir}")
+  target_link_libraries(${name}_test_object PRIVATE workbook::test_support)
+  workbook_use_common_settings(${name}_test_object)
+
+  foreach(variant exercise solution)
+    if(variant STREQUAL "exercise")
+      set(test_target ${name}_test)
+    else()
+      set(test_target ${name}_solution_test)
+    endif()
+    add_executable(${test_target} $<TARGET_OBJECTS:${name}_test_object>)
+    target_link_libraries(${test_target} PRIVATE ${name}_${variant} workbook::test_support)
+    workbook_torch_runtime(${test_target})
+    _workbook_register_tests(${test_target} "${variant}" "${name}" ${ARG_TIMEOUT})
+  endforeach()
+  _workbook_register_tests(${name}_test "stub" "${name}" ${ARG_TIMEOUT})
+
+  if(ARG_PROGRAM)
+    foreach(variant exercise solution)
+      if(variant STREQUAL "exercise")
+        set(program ${name}_program)
+      else()
+        set(program ${name}_solution_program)
+      endif()
+      add_executable(${program} "${header_dir}/${ARG_PROGRAM}")
+      target_link_libraries(${program} PRIVATE ${name}_${variant} CLI11::CLI11 nlohmann_json::nlohmann_json)
+      workbook_use_common_settings(${program})
+      workbook_torch_runtime(${program})
+    endforeach()
+  endif()
+endfunction()
+
+# Registers each GoogleTest case of `target` as a CTest test labelled `kind` and `exercise`.
+function(_workbook_register_tests target kind exercise timeout)
+  set(properties LABELS "${kind};${exercise}" TIMEOUT ${timeout}
+                 SKIP_REGULAR_EXPRESSION "\\[  SKIPPED \\]")
+  if(kind STREQUAL "stub")
+    list(APPEND properties WILL_FAIL TRUE)
+  endif()
+  gtest_discover_tests(${target}
+    TEST_PREFIX "${kind}:"
+    DISCOVERY_TIMEOUT 60
+    PROPERTIES ${properties})
+endfunction()

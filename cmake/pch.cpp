@@ -1,0 +1,1 @@
+// Compiles the precompiled header <torch/torch.h> that every other target reuses.

@@ -1,0 +1,2 @@
+#include "tensors.h"
+// TODO: placeholder, being written.

@@ -1,0 +1,2 @@
+#include "devices.h"
+// TODO: placeholder, being written.

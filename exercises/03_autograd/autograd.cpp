@@ -1,0 +1,2 @@
+#include "autograd.h"
+// TODO: placeholder, being written.

@@ -1,0 +1,2 @@
+#include "gradient_descent.h"
+// TODO: placeholder, being written.

@@ -1,0 +1,2 @@
+#include "linear_regression.h"
+// TODO: placeholder, being written.

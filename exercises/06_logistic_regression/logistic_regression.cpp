@@ -1,0 +1,2 @@
+#include "logistic_regression.h"
+// TODO: placeholder, being written.

@@ -1,0 +1,2 @@
+#include "datasets.h"
+// TODO: placeholder, being written.

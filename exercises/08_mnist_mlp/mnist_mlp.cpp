@@ -1,0 +1,2 @@
+#include "mnist_mlp.h"
+// TODO: placeholder, being written.

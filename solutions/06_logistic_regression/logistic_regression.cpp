@@ -1,0 +1,1 @@
+#include "logistic_regression.h"

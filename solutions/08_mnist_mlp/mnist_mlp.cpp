@@ -1,0 +1,1 @@
+#include "mnist_mlp.h"

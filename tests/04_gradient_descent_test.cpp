@@ -1,0 +1,2 @@
+#include "workbook_test.h"
+#include "gradient_descent.h"

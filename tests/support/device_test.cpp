@@ -1,0 +1,38 @@
+#include "workbook_test.h"
+
+#include <cctype>
+#include <cstdlib>
+
+namespace workbook::test {
+
+std::vector<torch::Device> devices_under_test() { return available_devices(); }
+
+std::string device_test_name(const ::testing::TestParamInfo<torch::Device>& info) {
+  std::string name;
+  bool upper = true;
+  for (const char c : device_name(info.param)) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) continue;
+    name += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+    upper = false;
+  }
+  return name;  // "Cpu", "Cuda0", "Mps"
+}
+
+void DeviceTest::SetUp() {
+  // WORKBOOK_DEVICE narrows the run to one device; naming an absent one fails every test.
+  const char* requested = std::getenv("WORKBOOK_DEVICE");
+  if (requested != nullptr && *requested != '\0' && std::string(requested) != "auto") {
+    torch::Device wanted = torch::kCPU;
+    try {
+      wanted = parse_device(requested);
+    } catch (const DeviceError& error) {
+      FAIL() << "WORKBOOK_DEVICE: " << error.what();
+    }
+    if (wanted.type() != device().type() || (wanted.has_index() && wanted.index() != device().index())) {
+      GTEST_SKIP() << "WORKBOOK_DEVICE=" << requested << " selects " << device_name(wanted) << " only";
+    }
+  }
+  torch::manual_seed(0);
+}
+
+}  // namespace workbook::test

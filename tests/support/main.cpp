@@ -1,0 +1,11 @@
+// The main() of every test program: deliberate runtime settings, then GoogleTest.
+#include <gtest/gtest.h>
+
+#include "workbook/runtime.h"
+
+int main(int argc, char** argv) {
+  // Tests run as many processes in parallel: one intra-op thread each unless WORKBOOK_THREADS says.
+  workbook::init_runtime(/*default_threads=*/1);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
