@@ -3,7 +3,9 @@
 #     [TEST <file>]            test source, default tests/<NN_name>_test.cpp
 #     [PROGRAM <file>]         optional program (relative to the exercise folder), built twice:
 #                              <NN_name>_program (learner) and <NN_name>_solution_program
-#     [TIMEOUT <seconds>])     time limit of one test case, default WORKBOOK_TEST_TIMEOUT
+#     [TIMEOUT <seconds>]      time limit of one test case, default WORKBOOK_TEST_TIMEOUT
+#     [LIBRARIES <target>...]) extra libraries for both variants, their tests and program
+#                              (e.g. workbook::mnist, workbook::plot)
 #
 # Builds, against the one header in exercises/<NN_name>/:
 #   <NN_name>_exercise   the learner's code, from ${WORKBOOK_EXERCISES_DIR}/<NN_name>/
@@ -15,7 +17,7 @@
 #   stub;<NN_name>       the learner's code expected to FAIL: `./workbook verify` runs it on the
 #                        untouched stubs to prove that no graded test passes on a stub.
 function(workbook_add_exercise name)
-  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "TEST;PROGRAM;TIMEOUT" "SOURCES")
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "TEST;PROGRAM;TIMEOUT" "SOURCES;LIBRARIES")
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "workbook_add_exercise(${name}): SOURCES is required")
   endif()
@@ -36,7 +38,7 @@ function(workbook_add_exercise name)
     list(TRANSFORM ARG_SOURCES PREPEND "${source_dir}/" OUTPUT_VARIABLE sources)
     add_library(${name}_${variant} STATIC ${sources})
     target_include_directories(${name}_${variant} PUBLIC "${header_dir}")
-    target_link_libraries(${name}_${variant} PUBLIC workbook::support)
+    target_link_libraries(${name}_${variant} PUBLIC workbook::support ${ARG_LIBRARIES})
     workbook_use_common_settings(${name}_${variant})
   endforeach()
   # Untouched stubs leave their parameters unused: that is expected, not worth a warning.
@@ -46,7 +48,7 @@ function(workbook_add_exercise name)
 
   add_library(${name}_test_object OBJECT "${ARG_TEST}")
   target_include_directories(${name}_test_object PRIVATE "${header_dir}")
-  target_link_libraries(${name}_test_object PRIVATE workbook::test_support)
+  target_link_libraries(${name}_test_object PRIVATE workbook::test_support ${ARG_LIBRARIES})
   workbook_use_common_settings(${name}_test_object)
 
   foreach(variant exercise solution)
