@@ -64,6 +64,12 @@ function(workbook_add_exercise name)
   endforeach()
   _workbook_register_tests(${name}_test "stub" "${name}" ${ARG_TIMEOUT})
 
+  # The launcher reads the registered exercises, in order, from this file.
+  set_property(GLOBAL APPEND PROPERTY WORKBOOK_EXERCISES ${name})
+  get_property(all GLOBAL PROPERTY WORKBOOK_EXERCISES)
+  list(JOIN all "\n" lines)
+  file(WRITE "${PROJECT_BINARY_DIR}/workbook_exercises.txt" "${lines}\n")
+
   if(ARG_PROGRAM)
     foreach(variant exercise solution)
       if(variant STREQUAL "exercise")

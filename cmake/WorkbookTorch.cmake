@@ -19,8 +19,11 @@ macro(_workbook_try_torch how)
   endif()
 endmacro()
 
-if(Torch_DIR OR CMAKE_PREFIX_PATH)
-  _workbook_try_torch("Torch_DIR/CMAKE_PREFIX_PATH (${Torch_DIR}${CMAKE_PREFIX_PATH})")
+# A re-configure finds Torch_DIR in the cache: keep saying where it first came from.
+if(Torch_DIR AND Torch_DIR STREQUAL WORKBOOK_TORCH_FOUND_DIR)
+  _workbook_try_torch("${WORKBOOK_TORCH_FOUND_SOURCE}")
+elseif(Torch_DIR OR CMAKE_PREFIX_PATH)
+  _workbook_try_torch("Torch_DIR/CMAKE_PREFIX_PATH")
 endif()
 
 if(DEFINED ENV{LIBTORCH})
@@ -55,6 +58,9 @@ if(NOT Torch_FOUND)
     "  - any of them by hand: cmake -DTorch_DIR=/path/to/libtorch/share/cmake/Torch ...\n"
     "  - macOS: brew install pytorch, or the Apple Silicon LibTorch zip with LIBTORCH set")
 endif()
+
+set(WORKBOOK_TORCH_FOUND_DIR "${Torch_DIR}" CACHE INTERNAL "")
+set(WORKBOOK_TORCH_FOUND_SOURCE "${WORKBOOK_TORCH_SOURCE}" CACHE INTERNAL "")
 
 # TorchConfig.cmake puts the ABI flag on the `torch` target; give it a namespaced alias.
 if(NOT TARGET Torch::Torch)
