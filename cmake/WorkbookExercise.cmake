@@ -41,10 +41,7 @@ function(workbook_add_exercise name)
     target_link_libraries(${name}_${variant} PUBLIC workbook::support ${ARG_LIBRARIES})
     workbook_use_common_settings(${name}_${variant})
   endforeach()
-  # Untouched stubs leave their parameters unused: that is expected, not worth a warning.
-  if(NOT MSVC)
-    target_compile_options(${name}_exercise PRIVATE -Wno-unused-parameter -Wno-unused-variable)
-  endif()
+  target_link_libraries(${name}_exercise PRIVATE workbook_stub_warnings)
 
   add_library(${name}_test_object OBJECT "${ARG_TEST}")
   target_include_directories(${name}_test_object PRIVATE "${header_dir}")
@@ -60,9 +57,9 @@ function(workbook_add_exercise name)
     add_executable(${test_target} $<TARGET_OBJECTS:${name}_test_object>)
     target_link_libraries(${test_target} PRIVATE ${name}_${variant} workbook::test_support)
     workbook_torch_runtime(${test_target})
-    _workbook_register_tests(${test_target} "${variant}" "${name}" ${ARG_TIMEOUT})
+    workbook_register_tests(${test_target} "${variant}" "${name}" ${ARG_TIMEOUT})
   endforeach()
-  _workbook_register_tests(${name}_test "stub" "${name}" ${ARG_TIMEOUT})
+  workbook_register_tests(${name}_test "stub" "${name}" ${ARG_TIMEOUT})
 
   # The launcher reads the registered exercises, in order, from this file.
   set_property(GLOBAL APPEND PROPERTY WORKBOOK_EXERCISES ${name})
@@ -85,15 +82,26 @@ function(workbook_add_exercise name)
   endif()
 endfunction()
 
-# Registers each GoogleTest case of `target` as a CTest test labelled `kind` and `exercise`.
-function(_workbook_register_tests target kind exercise timeout)
-  set(properties LABELS "${kind};${exercise}" TIMEOUT ${timeout}
-                 SKIP_REGULAR_EXPRESSION "\\[  SKIPPED \\]")
-  if(kind STREQUAL "stub")
-    list(APPEND properties WILL_FAIL TRUE)
-  endif()
+# workbook_register_tests(target kind label timeout): registers each GoogleTest case of `target`
+# as a CTest test named "<kind>:<case>", labelled `kind` and `label`; kind "stub" expects every
+# case to fail. gtest_discover_tests flattens list-valued PROPERTIES (two labels would become two
+# property names), so a small script that CTest includes after the discovered list applies them.
+function(workbook_register_tests target kind label timeout)
   gtest_discover_tests(${target}
     TEST_PREFIX "${kind}:"
-    DISCOVERY_TIMEOUT 60
-    PROPERTIES ${properties})
+    TEST_LIST ${target}_${kind}_tests
+    DISCOVERY_TIMEOUT 60)
+  set(will_fail FALSE)
+  if(kind STREQUAL "stub")
+    set(will_fail TRUE)
+  endif()
+  set(script "${CMAKE_CURRENT_BINARY_DIR}/${target}_${kind}_properties.cmake")
+  file(WRITE "${script}" "\
+foreach(test IN LISTS ${target}_${kind}_tests)
+  set_tests_properties(\"\${test}\" PROPERTIES
+    LABELS \"${kind};${label}\" TIMEOUT ${timeout} WILL_FAIL ${will_fail}
+    SKIP_REGULAR_EXPRESSION \"\\\\[  SKIPPED \\\\]\")
+endforeach()
+")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${script}")
 endfunction()

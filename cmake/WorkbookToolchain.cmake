@@ -7,6 +7,13 @@ else()
   target_compile_options(workbook_warnings INTERFACE -Wall -Wextra -Wpedantic -Winvalid-pch)
 endif()
 
+# Untouched stubs leave their parameters unused: expected, not worth a warning. Linked after
+# workbook_warnings so that it comes after -Wextra on the command line.
+add_library(workbook_stub_warnings INTERFACE)
+if(NOT MSVC)
+  target_compile_options(workbook_stub_warnings INTERFACE -Wno-unused-parameter -Wno-unused-variable)
+endif()
+
 # Linking against LibTorch with GNU ld takes seconds per executable; mold or lld take a fraction.
 if(WORKBOOK_FAST_LINKER AND NOT MSVC AND NOT APPLE)
   include(CheckLinkerFlag)

@@ -75,11 +75,19 @@ std::string shape_string(torch::IntArrayRef shape);
   INSTANTIATE_TEST_SUITE_P(Devices, Suite, ::testing::ValuesIn(::workbook::test::devices_under_test()), \
                            ::workbook::test::device_test_name)
 
-/// EXPECT_TENSOR_CLOSE(actual, expected [, rtol [, atol]]): same dtype, shape, device; values close.
-#define EXPECT_TENSOR_CLOSE(actual, expected, ...) \
-  EXPECT_PRED_FORMAT2((::workbook::test::TensorClose{__VA_ARGS__}), actual, expected)
-#define ASSERT_TENSOR_CLOSE(actual, expected, ...) \
-  ASSERT_PRED_FORMAT2((::workbook::test::TensorClose{__VA_ARGS__}), actual, expected)
+/// EXPECT_TENSOR_CLOSE(actual, expected [, rtol [, atol]]): same dtype, shape, device; values close
+/// (defaults rtol 1e-5, atol 1e-8). Dispatches on the argument count, which keeps it free of
+/// -Wpedantic warnings about empty variadic arguments.
+#define EXPECT_TENSOR_CLOSE(...) WORKBOOK_EXPAND_(WORKBOOK_TENSOR_CLOSE_(__VA_ARGS__, 4, 3, 2, 1)(EXPECT, __VA_ARGS__))
+#define ASSERT_TENSOR_CLOSE(...) WORKBOOK_EXPAND_(WORKBOOK_TENSOR_CLOSE_(__VA_ARGS__, 4, 3, 2, 1)(ASSERT, __VA_ARGS__))
+#define WORKBOOK_EXPAND_(x) x
+#define WORKBOOK_TENSOR_CLOSE_(a1, a2, a3, a4, count, ...) WORKBOOK_TENSOR_CLOSE_##count##_
+#define WORKBOOK_TENSOR_CLOSE_2_(kind, actual, expected) \
+  kind##_PRED_FORMAT2((::workbook::test::TensorClose{}), actual, expected)
+#define WORKBOOK_TENSOR_CLOSE_3_(kind, actual, expected, rtol) \
+  kind##_PRED_FORMAT2((::workbook::test::TensorClose{rtol}), actual, expected)
+#define WORKBOOK_TENSOR_CLOSE_4_(kind, actual, expected, rtol, atol) \
+  kind##_PRED_FORMAT2((::workbook::test::TensorClose{rtol, atol}), actual, expected)
 /// EXPECT_TENSOR_EQ(actual, expected): same dtype, shape, device and exactly equal values.
 #define EXPECT_TENSOR_EQ(actual, expected) \
   EXPECT_PRED_FORMAT2((::workbook::test::TensorClose{0.0, 0.0}), actual, expected)
