@@ -4,23 +4,37 @@
 #include "autograd.h"
 
 #include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace {
 
 class Autograd : public workbook::test::DeviceTest {
  protected:
-  /// A float leaf on this test's device that requires grad and has no gradient yet.
-  torch::Tensor leaf(std::initializer_list<double> values, torch::Dtype dtype = torch::kFloat32) const {
+  /// A leaf on this test's device that requires grad and has no gradient yet.
+  torch::Tensor leaf(const std::vector<double>& values, torch::Dtype dtype = torch::kFloat32) const {
     return torch::tensor(values, options(dtype).requires_grad(true));
   }
-  /// The same as leaf(), as a plain tensor to build expected values from.
-  torch::Tensor constant(std::initializer_list<double> values, torch::Dtype dtype = torch::kFloat32) const {
+  /// A tensor on this test's device that does not require grad: constants and expected values.
+  torch::Tensor constant(const std::vector<double>& values, torch::Dtype dtype = torch::kFloat32) const {
     return torch::tensor(values, options(dtype));
   }
+  /// `count` evenly spaced values from `from` to `to`, as a leaf that requires grad.
   torch::Tensor linspace_leaf(double from, double to, int64_t count, torch::Dtype dtype = torch::kFloat32) const {
     return torch::linspace(from, to, count, options(dtype)).requires_grad_(true);
   }
 };
+
+/// Runs `fn`; a LibTorch error it throws comes back without its C++ backtrace and with `hint`.
+template <typename Fn>
+auto explain_errors(Fn&& fn, const std::string& hint) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const c10::Error& error) {
+    throw std::runtime_error(std::string(error.what_without_backtrace()) + "\n  hint: " + hint);
+  }
+}
 
 constexpr const char* kCallBackward =
     "x.grad() is undefined: call backward() on the scalar result, then return x.grad()";
@@ -81,10 +95,12 @@ TEST_P(Autograd, WeightGradOfSumWxRepeatsXInEveryRow) {
 
 TEST_P(Autograd, AccumulateGradAddsOneGradientPerBackwardCall) {
   const auto x = leaf({-2.0, -0.5, 0.0, 1.0, 2.5});
-  const auto grad = accumulate_grad(x, 3);
+  const auto grad = explain_errors([&] { return accumulate_grad(x, 3); },
+                                   "backward() frees the graph it ran through: compute y = sum(x * x) again "
+                                   "inside the loop, before every backward()");
   ASSERT_TRUE(x.grad().defined()) << kCallBackward;
   // Each backward adds d/dx sum(x * x) = 2x, three times: 6x.
-  EXPECT_TENSOR_CLOSE(grad, constant({-12.0, -3.0, 0.0, 6.0, 15.0}))
+  EXPECT_TENSOR_CLOSE(grad, constant({-12.0, -3.0, 0.0, 6.0, 15.0}), 1e-5, 1e-6)
       << "three backward calls should add up to 3 * 2x = 6x: compute sum(x * x) afresh before each "
          "backward and do not zero the gradient in between";
 }
@@ -95,7 +111,7 @@ TEST_P(Autograd, FreshGradClearsAStaleGradientFirst) {
   const auto grad = fresh_grad(x);
   ASSERT_TRUE(x.grad().defined()) << kCallBackward;
   // d/dx sum(x^3) = 3x^2, with nothing of the earlier 10 left over.
-  EXPECT_TENSOR_CLOSE(grad, constant({12.0, 0.75, 0.0, 3.0, 18.75}))
+  EXPECT_TENSOR_CLOSE(grad, constant({12.0, 0.75, 0.0, 3.0, 18.75}), 1e-5, 1e-6)
       << "if every value is 10 too large, the stale gradient is still there: call x.grad().zero_() "
          "(or x.mutable_grad().reset()) before backward";
 }
@@ -106,7 +122,7 @@ TEST_P(Autograd, FreshGradClearsAStaleGradientFirst) {
 TEST_P(Autograd, ScaleWithoutGradReturnsAnUntrackedTensor) {
   const auto x = leaf({1.0, -2.0, 3.0});
   const auto y = scale_without_grad(x, 2.5);
-  EXPECT_TENSOR_CLOSE(y, constant({2.5, -5.0, 7.5}));
+  EXPECT_TENSOR_CLOSE(y, constant({2.5, -5.0, 7.5}), 1e-5, 1e-6);
   EXPECT_FALSE(y.requires_grad()) << "the result requires grad, so autograd recorded the multiplication: "
                                      "create a torch::NoGradGuard before computing x * factor";
   EXPECT_FALSE(y.grad_fn()) << "the result has a grad_fn: compute it under a torch::NoGradGuard";
@@ -116,7 +132,7 @@ TEST_P(Autograd, StopGradientTreatsTheDetachedFactorAsAConstant) {
   const auto x = leaf({-2.0, -0.5, 0.0, 1.0, 2.5});
   const auto grad = stop_gradient_grad(x);
   ASSERT_TRUE(x.grad().defined()) << kCallBackward;
-  EXPECT_TENSOR_CLOSE(grad, constant({-2.0, -0.5, 0.0, 1.0, 2.5}))
+  EXPECT_TENSOR_CLOSE(grad, constant({-2.0, -0.5, 0.0, 1.0, 2.5}), 1e-5, 1e-6)
       << "d/dx sum(x * c) = c = x when the second factor is x.detach(); twice that (2x) means nothing "
          "was detached";
 }
@@ -131,7 +147,7 @@ TEST_P(Autograd, VectorJacobianProductIsATransposedTimesV) {
   const auto grad = vector_jacobian_product(A, x, v);
   ASSERT_TRUE(x.grad().defined()) << "x.grad() is undefined: call y.backward(v), then return x.grad()";
   // The Jacobian of A x is A, so v^T A = A^T v = [1 + 2, 2 + 2.5, 3 + 3].
-  EXPECT_TENSOR_CLOSE(grad, constant({3.0, 4.5, 6.0}))
+  EXPECT_TENSOR_CLOSE(grad, constant({3.0, 4.5, 6.0}), 1e-5, 1e-6)
       << "backward(v) on y = A x gives A^T v; [5, 7, 9] (the column sums) means y was summed instead "
          "of weighting it with v";
 }
@@ -146,7 +162,10 @@ TEST_P(Autograd, GradOfSumSinReturnsCosWithoutTouchingDotGrad) {
 
 TEST_P(Autograd, FirstAndSecondDerivativesMatchTheClosedForms) {
   const auto x = leaf({-1.0, 0.5, 2.0});
-  const auto [first, second] = first_and_second_derivative(x);
+  const auto [first, second] =
+      explain_errors([&] { return first_and_second_derivative(x); },
+                     "to differentiate f'(x) again, the first torch::autograd::grad call must record a graph: "
+                     "pass create_graph=true (its 5th argument)");
   // f(x) = x^4 - 3x^2: f'(x) = 4x^3 - 6x and f''(x) = 12x^2 - 6, worked out by hand.
   EXPECT_TENSOR_CLOSE(first, constant({2.0, -2.5, 20.0}), 1e-5, 1e-5) << "f'(x) = 4x^3 - 6x";
   EXPECT_TENSOR_CLOSE(second, constant({6.0, -3.0, 42.0}), 1e-5, 1e-5)
@@ -200,7 +219,10 @@ TEST_P(Autograd, SoftplusBackwardMatchesFiniteDifferencesOfItsForward) {
 // Challenge: Newton's method
 
 TEST_P(Autograd, NewtonSolvesAQuadraticInOneStep) {
-  const auto result = newton_minimize([](const torch::Tensor& x) { return (x - 3).pow(2) + 1; }, -5.0, 1, device());
+  const auto f = [](const torch::Tensor& x) { return (x - 3).pow(2) + 1; };
+  const auto result = explain_errors([&] { return newton_minimize(f, -5.0, 1, device()); },
+                                     "f''(x) is the gradient of f'(x), which needs create_graph=true when "
+                                     "computing f'(x); every step must start from a leaf that requires grad");
   // f'(x) = 2(x - 3), f''(x) = 2: one step from any start lands on 3.
   EXPECT_TENSOR_CLOSE(result, torch::tensor(3.0, options(torch::kFloat64)), 1e-12, 1e-12)
       << "one Newton step x - f'(x) / f''(x) minimises a quadratic exactly";
