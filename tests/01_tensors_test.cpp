@@ -14,8 +14,6 @@ torch::Dtype wide_float(const torch::Device& device) {
   return device.type() == torch::kMPS ? torch::kFloat32 : torch::kFloat64;
 }
 
-// c10::Error's message without the C++ stack trace that LibTorch appends.
-std::string short_message(const c10::Error& error) { return error.what_without_backtrace(); }
 
 // --- Creating tensors ------------------------------------------------------------------------
 
@@ -182,14 +180,9 @@ TEST_P(Combining, RowMaxKeepsTheReducedDimension) {
 TEST_P(Combining, CenterRowsGivesEveryRowMeanZero) {
   const auto wide = torch::tensor({{1.0F, 2.0F, 3.0F, 6.0F}, {0.0F, 0.0F, 0.0F, 4.0F}, {2.0F, 2.0F, 2.0F, 2.0F}},
                                   options());
-  torch::Tensor centered;
-  try {
-    centered = center_rows(wide);
-  } catch (const c10::Error& error) {
-    FAIL() << "center_rows([3, 4]) threw: " << short_message(error)
-           << "\n  hint: the row means must be [3, 1] (keepdim=true) to broadcast across 4 columns; "
-              "a plain [3] lines up with the columns instead";
-  }
+  ASSERT_RUNS(centered, center_rows(wide),
+              "the row means must be [3, 1] (keepdim=true) to broadcast across 4 columns; "
+              "a plain [3] lines up with the columns instead");
   EXPECT_TENSOR_CLOSE(centered,
                       torch::tensor({{-2.0F, -1.0F, 0.0F, 3.0F}, {-1.0F, -1.0F, -1.0F, 3.0F}, {0.0F, 0.0F, 0.0F, 0.0F}},
                                     options()),
@@ -217,13 +210,8 @@ TEST_P(Combining, AffineAppliesTheSameWeightsToEveryBatch) {
   const auto x = torch::randn({4, 5, 3}, options());
   const auto weight = torch::randn({2, 3}, options());
   const auto bias = torch::randn({2}, options());
-  torch::Tensor y;
-  try {
-    y = affine(x, weight, bias);
-  } catch (const c10::Error& error) {
-    FAIL() << "affine on a batch [4, 5, 3] threw: " << short_message(error)
-           << "\n  hint: torch::mm multiplies 2-D matrices only; torch::matmul broadcasts over batch dimensions";
-  }
+  ASSERT_RUNS(y, affine(x, weight, bias),
+              "torch::mm multiplies 2-D matrices only; torch::matmul broadcasts over batch dimensions");
   EXPECT_TENSOR_CLOSE(y, torch::einsum("bni,oi->bno", {x, weight}) + bias, 1e-4, 1e-5);
 }
 
@@ -275,13 +263,8 @@ TEST_P(Challenge, PairwiseDistancesMeasureEveryPairOfRows) {
   const auto a = torch::tensor({{0.0F, 0.0F}, {3.0F, 4.0F}, {1.0F, 1.0F}}, options());
   const auto b = torch::tensor({{0.0F, 0.0F}, {6.0F, 8.0F}}, options());
   const auto expected = torch::tensor({{0.0F, 10.0F}, {5.0F, 5.0F}, {std::sqrt(2.0F), std::sqrt(74.0F)}}, options());
-  torch::Tensor distances;
-  try {
-    distances = pairwise_distances(a, b);
-  } catch (const c10::Error& error) {
-    FAIL() << "pairwise_distances([3, 2], [2, 2]) threw: " << short_message(error)
-           << "\n  hint: make a [N, 1, D] and b [1, M, D] with None (or unsqueeze) so that they broadcast";
-  }
+  ASSERT_RUNS(distances, pairwise_distances(a, b),
+              "make a [N, 1, D] and b [1, M, D] with None (or unsqueeze) so that they broadcast");
   EXPECT_TENSOR_CLOSE(distances, expected, 1e-5, 1e-6)
       << "result[i][j] is the distance from a[i] to b[j]: sum the squares over the last dimension (D) only";
 

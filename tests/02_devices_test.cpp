@@ -18,17 +18,6 @@ constexpr const char* kMetaNote =
     "\n  (The tests also ask for the meta device, which every LibTorch has: it holds shapes but no "
     "values, so even without a GPU they can see whether your code honours the device it is given.)";
 
-// Evaluates `expr` into a new variable `name`. If LibTorch throws, the test stops with LibTorch's
-// own message (without its long C++ backtrace) followed by `hint`: the repair it usually needs.
-#define ASSERT_RUNS(name, expr, hint)                                                             \
-  std::decay_t<decltype(expr)> name;                                                              \
-  try {                                                                                           \
-    name = (expr);                                                                                \
-  } catch (const c10::Error& error) {                                                             \
-    FAIL() << #expr << " threw a LibTorch error:\n  " << error.what_without_backtrace() << "\n" \
-           << hint;                                                                               \
-  }
-
 constexpr const char* kDtypeHint =
     "The mistake to repair here is the dtype: the operation needs floating-point values, or both "
     "operands of one dtype. Convert with .to(torch::kFloat32), or .to(other.dtype()), first.";

@@ -26,16 +26,6 @@ class Autograd : public workbook::test::DeviceTest {
   }
 };
 
-/// Runs `fn`; a LibTorch error it throws comes back without its C++ backtrace and with `hint`.
-template <typename Fn>
-auto explain_errors(Fn&& fn, const std::string& hint) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const c10::Error& error) {
-    throw std::runtime_error(std::string(error.what_without_backtrace()) + "\n  hint: " + hint);
-  }
-}
-
 constexpr const char* kCallBackward =
     "x.grad() is undefined: call backward() on the scalar result, then return x.grad()";
 
@@ -95,9 +85,9 @@ TEST_P(Autograd, WeightGradOfSumWxRepeatsXInEveryRow) {
 
 TEST_P(Autograd, AccumulateGradAddsOneGradientPerBackwardCall) {
   const auto x = leaf({-2.0, -0.5, 0.0, 1.0, 2.5});
-  const auto grad = explain_errors([&] { return accumulate_grad(x, 3); },
-                                   "backward() frees the graph it ran through: compute y = sum(x * x) again "
-                                   "inside the loop, before every backward()");
+  ASSERT_RUNS(grad, accumulate_grad(x, 3),
+              "backward() frees the graph it ran through: compute y = sum(x * x) again "
+              "inside the loop, before every backward()");
   ASSERT_TRUE(x.grad().defined()) << kCallBackward;
   // Each backward adds d/dx sum(x * x) = 2x, three times: 6x.
   EXPECT_TENSOR_CLOSE(grad, constant({-12.0, -3.0, 0.0, 6.0, 15.0}), 1e-5, 1e-6)
@@ -162,10 +152,10 @@ TEST_P(Autograd, GradOfSumSinReturnsCosWithoutTouchingDotGrad) {
 
 TEST_P(Autograd, FirstAndSecondDerivativesMatchTheClosedForms) {
   const auto x = leaf({-1.0, 0.5, 2.0});
-  const auto [first, second] =
-      explain_errors([&] { return first_and_second_derivative(x); },
-                     "to differentiate f'(x) again, the first torch::autograd::grad call must record a graph: "
-                     "pass create_graph=true (its 5th argument)");
+  ASSERT_RUNS(derivatives, first_and_second_derivative(x),
+              "to differentiate f'(x) again, the first torch::autograd::grad call must record a graph: "
+              "pass create_graph=true (its 5th argument)");
+  const auto& [first, second] = derivatives;
   // f(x) = x^4 - 3x^2: f'(x) = 4x^3 - 6x and f''(x) = 12x^2 - 6, worked out by hand.
   EXPECT_TENSOR_CLOSE(first, constant({2.0, -2.5, 20.0}), 1e-5, 1e-5) << "f'(x) = 4x^3 - 6x";
   EXPECT_TENSOR_CLOSE(second, constant({6.0, -3.0, 42.0}), 1e-5, 1e-5)
@@ -220,9 +210,9 @@ TEST_P(Autograd, SoftplusBackwardMatchesFiniteDifferencesOfItsForward) {
 
 TEST_P(Autograd, NewtonSolvesAQuadraticInOneStep) {
   const auto f = [](const torch::Tensor& x) { return (x - 3).pow(2) + 1; };
-  const auto result = explain_errors([&] { return newton_minimize(f, -5.0, 1, device()); },
-                                     "f''(x) is the gradient of f'(x), which needs create_graph=true when "
-                                     "computing f'(x); every step must start from a leaf that requires grad");
+  ASSERT_RUNS(result, newton_minimize(f, -5.0, 1, device()),
+              "f''(x) is the gradient of f'(x), which needs create_graph=true when "
+              "computing f'(x); every step must start from a leaf that requires grad");
   // f'(x) = 2(x - 3), f''(x) = 2: one step from any start lands on 3.
   EXPECT_TENSOR_CLOSE(result, torch::tensor(3.0, options(torch::kFloat64)), 1e-12, 1e-12)
       << "one Newton step x - f'(x) / f''(x) minimises a quadratic exactly";

@@ -93,6 +93,18 @@ std::string shape_string(torch::IntArrayRef shape);
   EXPECT_PRED_FORMAT2((::workbook::test::TensorClose{0.0, 0.0}), actual, expected)
 #define ASSERT_TENSOR_EQ(actual, expected) \
   ASSERT_PRED_FORMAT2((::workbook::test::TensorClose{0.0, 0.0}), actual, expected)
+/// ASSERT_RUNS(name, expr, hint): evaluates `expr` into a new variable `name`. If LibTorch throws,
+/// the test stops with LibTorch's own message, without its long C++ backtrace, and `hint`: the
+/// repair that error usually needs.
+#define ASSERT_RUNS(name, expr, hint)                                                            \
+  std::decay_t<decltype(expr)> name;                                                             \
+  try {                                                                                          \
+    name = (expr);                                                                               \
+  } catch (const c10::Error& error) {                                                            \
+    FAIL() << #expr << " threw a LibTorch error:\n  " << error.what_without_backtrace() \
+           << "\n  hint: " << (hint);                                                             \
+  }
+
 /// EXPECT_DTYPE(tensor, torch::kFloat32), EXPECT_SHAPE(tensor, {2, 3}), EXPECT_DEVICE(tensor, device)
 #define EXPECT_DTYPE(tensor, dtype) EXPECT_PRED_FORMAT2(::workbook::test::HasDtype, tensor, dtype)
 #define EXPECT_SHAPE(tensor, ...) \

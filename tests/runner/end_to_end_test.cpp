@@ -1,0 +1,309 @@
+// The real workbook_runner, used the way a learner uses it, on a copy of the tiny fixture
+// workbook in fixture/ (which builds with the real cmake/WorkbookExercise.cmake but without
+// LibTorch). The steps run in order and build on each other, like a learner's session.
+#include "process.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+using namespace workbook::runner;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kWork = fs::path(RUNNER_WORK_DIR) / "workbook";
+
+struct Outcome {
+  int status = -1;
+  std::string output;
+};
+
+Outcome runner(std::vector<std::string> args, std::vector<std::pair<std::string, std::string>> env = {}) {
+  Command command;
+  command.argv = {RUNNER_EXE, "--root", kWork.string(), "--build-dir", (kWork / "build" / "dev").string()};
+  command.argv.insert(command.argv.end(), args.begin(), args.end());
+  command.env = std::move(env);
+  command.env.emplace_back("LC_ALL", "C.UTF-8");
+  command.unset_env = {"WORKBOOK_DEVICE", "NO_COLOR", "WORKBOOK_COMMAND"};
+  command.timeout = 240s;
+  const ProcessResult result = run_process(command);
+  Outcome outcome;
+  outcome.status = result.end == ProcessEnd::kExited ? result.exit_code : -1;
+  outcome.output = result.output;
+  if (result.end != ProcessEnd::kExited) outcome.output += "\n[runner " + result.describe() + "]";
+  return outcome;
+}
+
+std::string read(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void write(const fs::path& file, const std::string& text) { std::ofstream(file, std::ios::binary) << text; }
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+const fs::path kHello = kWork / "exercises" / "01_hello" / "hello.cpp";
+const fs::path kMore = kWork / "exercises" / "02_more" / "more.cpp";
+
+// hello.cpp with add() written and the rest still stubs.
+const char* kAddSolved = R"(#include "hello.h"
+
+#include "workbook/todo.h"
+
+int add(int a, int b) { return a + b; }
+
+std::string greet(const std::string& name) {
+  // TODO: return "Hello, <name>!".
+  return workbook::todo("return \"Hello, \" + name + \"!\"");
+}
+
+std::vector<int> squares(int n) {
+  // TODO: return the squares of 1..n.
+  return workbook::todo("return {1, 4, ..., n * n}");
+}
+)";
+
+class EndToEnd : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    fs::remove_all(kWork);
+    fs::create_directories(kWork.parent_path());
+    fs::copy(RUNNER_FIXTURE_DIR, kWork, fs::copy_options::recursive);
+    fs::create_directories(kWork / "cmake");
+    fs::copy_file(RUNNER_REGISTRATION, kWork / "cmake" / "WorkbookExercise.cmake");
+  }
+};
+
+}  // namespace
+
+TEST_F(EndToEnd, StartSetsUpAndShowsTheNextExerciseWithItsFirstFailure) {
+  const Outcome start = runner({});
+  EXPECT_EQ(start.status, 0) << start.output;
+  EXPECT_TRUE(has(start.output, "Next: 01_hello")) << start.output;
+  EXPECT_TRUE(has(start.output, "lesson:     exercises/01_hello/README.md")) << start.output;
+  EXPECT_TRUE(has(start.output, "your code:  exercises/01_hello/hello.cpp")) << start.output;
+  EXPECT_TRUE(has(start.output, "first failing test: Hello.AddSumsTwoNumbers")) << start.output;
+  EXPECT_TRUE(has(start.output, "not implemented yet: return a + b (")) << start.output;
+  EXPECT_TRUE(fs::exists(kWork / ".workbook" / "progress.json"));
+  EXPECT_TRUE(fs::exists(kWork / ".workbook" / "pristine" / "exercises" / "01_hello" / "hello.cpp"))
+      << "outside git, the stubs are kept for reset and verify";
+}
+
+TEST_F(EndToEnd, ListShowsEveryExerciseNotStarted) {
+  const Outcome list = runner({"list"});
+  EXPECT_EQ(list.status, 0) << list.output;
+  EXPECT_TRUE(has(list.output, "01  Hello, runner     not started")) << list.output;
+  EXPECT_TRUE(has(list.output, "02  More of the same  not started")) << list.output;
+  EXPECT_TRUE(has(list.output, "0 of 2 exercises done, 0 of 6 tests passing.")) << list.output;
+  EXPECT_FALSE(has(list.output, "\x1b[")) << "no colour when the output is not a terminal";
+}
+
+TEST_F(EndToEnd, CheckFailsWithTheTeachingMessagesFirst) {
+  const Outcome check = runner({"check", "01"});
+  EXPECT_EQ(check.status, 1) << check.output;
+  const auto first = check.output.find("\u2717 Hello.AddSumsTwoNumbers");
+  ASSERT_NE(first, std::string::npos) << check.output;
+  EXPECT_LT(first, check.output.find("0 of 4 tests pass")) << "failures come before the summary";
+  EXPECT_TRUE(has(check.output, "not implemented yet: return a + b (exercises/01_hello/hello.cpp:")) << check.output;
+  EXPECT_TRUE(has(check.output, "1 test skipped (Cuda0: not available here)")) << check.output;
+  EXPECT_TRUE(has(check.output, "Next: add in exercises/01_hello/hello.cpp")) << check.output;
+  EXPECT_FALSE(has(check.output, "[ RUN")) << "GoogleTest's own progress lines stay out";
+}
+
+TEST_F(EndToEnd, SolvingOneFunctionTurnsItsTestGreen) {
+  write(kHello, kAddSolved);
+  const Outcome check = runner({"check"});  // the current exercise by default
+  EXPECT_EQ(check.status, 1) << check.output;
+  EXPECT_TRUE(has(check.output, "01_hello")) << check.output;
+  EXPECT_TRUE(has(check.output, "1 of 4 tests pass. Next: greet")) << check.output;
+  EXPECT_TRUE(has(check.output, "\u2714 1 test passing:\n    Hello.AddSumsTwoNumbers")) << check.output;
+  const Outcome list = runner({"list"});
+  EXPECT_TRUE(has(list.output, "01  Hello, runner     1 of 4 tests passing")) << list.output;
+}
+
+TEST_F(EndToEnd, HintPointsAtTheFunctionToWriteNext) {
+  const Outcome hint = runner({"hint", "1"});
+  EXPECT_EQ(hint.status, 0) << hint.output;
+  EXPECT_TRUE(has(hint.output, "Each function is one line of ordinary C++.")) << hint.output;
+  EXPECT_TRUE(has(hint.output, "\u25b8 greet  (your first failing test checks this one)")) << hint.output;
+  EXPECT_LT(hint.output.find("add\n"), hint.output.find("squares\n")) << "hints keep the manifest's order";
+  EXPECT_EQ(runner({"hint", "7"}).status, 2);
+}
+
+TEST_F(EndToEnd, ABuildErrorIsTrimmedToTheLearnersLine) {
+  const std::string saved = read(kHello);
+  std::string broken = saved;
+  broken.replace(broken.find("return a + b;"), 13, "return a + undeclared_b;");
+  write(kHello, broken);
+  const Outcome check = runner({"check", "hello"});
+  write(kHello, saved);
+  EXPECT_EQ(check.status, 1) << check.output;
+  EXPECT_TRUE(has(check.output, "Your code does not compile yet")) << check.output;
+  EXPECT_TRUE(has(check.output, "exercises/01_hello/hello.cpp:5:")) << check.output;
+  EXPECT_TRUE(has(check.output, "undeclared_b")) << check.output;
+  EXPECT_TRUE(has(check.output, "| int add(int a, int b) { return a + undeclared_b; }")) << check.output;
+  EXPECT_FALSE(has(check.output, "FAILED:")) << check.output;
+  EXPECT_FALSE(has(check.output, "ninja")) << check.output;
+  EXPECT_TRUE(fs::exists(kWork / ".workbook" / "last_build.log"));
+}
+
+TEST_F(EndToEnd, TheSolutionOpensOnlyOnceTheExercisePasses) {
+  const Outcome refused = runner({"solution", "01"});
+  EXPECT_EQ(refused.status, 1) << refused.output;
+  EXPECT_TRUE(has(refused.output, "opens once your code passes its tests (1 of 4 pass now)")) << refused.output;
+  const Outcome forced = runner({"solution", "01", "--force"});
+  EXPECT_EQ(forced.status, 0) << forced.output;
+  EXPECT_TRUE(has(forced.output, "==> solutions/01_hello/hello.cpp")) << forced.output;
+  EXPECT_TRUE(has(forced.output, "return \"Hello, \" + name + \"!\";")) << forced.output;
+}
+
+TEST_F(EndToEnd, WatchChecksAgainOnEverySave) {
+  std::atomic<bool> finished{false};
+  Outcome watch;
+  std::thread thread([&] {
+    watch = runner({"watch", "01", "--max-runs", "2", "--interval", "0.1"});
+    finished = true;
+  });
+  // Save the file (a new modification time) until the watcher has seen a change.
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (!finished && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(400ms);
+    fs::last_write_time(kHello, fs::file_time_type::clock::now());
+  }
+  thread.join();
+  EXPECT_EQ(watch.status, 1) << watch.output;
+  std::size_t reports = 0;
+  for (std::size_t at = 0; (at = watch.output.find("1 of 4 tests pass", at)) != std::string::npos; ++at) ++reports;
+  EXPECT_EQ(reports, 2u) << watch.output;
+  EXPECT_TRUE(has(watch.output, "watching exercises/01_hello/")) << watch.output;
+}
+
+TEST_F(EndToEnd, WatchMovesOnWhenAnExerciseIsDone) {
+  fs::copy_file(kWork / "solutions" / "01_hello" / "hello.cpp", kHello, fs::copy_options::overwrite_existing);
+  const Outcome watch = runner({"watch", "--max-runs", "2"});
+  EXPECT_EQ(watch.status, 1) << watch.output;
+  EXPECT_TRUE(has(watch.output, "01_hello: all 4 tests pass.")) << watch.output;
+  EXPECT_TRUE(has(watch.output, "Moving on to 02_more")) << watch.output;
+  EXPECT_TRUE(has(watch.output, "not implemented yet: return 2 * x")) << watch.output;
+  const Outcome list = runner({"list"});
+  EXPECT_TRUE(has(list.output, "01  Hello, runner     done")) << list.output;
+  EXPECT_TRUE(has(list.output, "1 of 2 exercises done, 4 of 6 tests passing.")) << list.output;
+}
+
+TEST_F(EndToEnd, RunBuildsAndRunsTheProgram) {
+  const Outcome mine = runner({"run", "01", "--", "world"});
+  EXPECT_EQ(mine.status, 0) << mine.output;
+  EXPECT_TRUE(has(mine.output, "Hello, world!")) << mine.output;
+  const Outcome reference = runner({"run", "01", "--solution", "--", "--flag-for-the-program"});
+  EXPECT_EQ(reference.status, 0) << reference.output;
+  EXPECT_TRUE(has(reference.output, "Hello, --flag-for-the-program!")) << reference.output;
+  const Outcome none = runner({"run", "02"});
+  EXPECT_EQ(none.status, 2) << none.output;
+  EXPECT_TRUE(has(none.output, "02_more has no program to run")) << none.output;
+}
+
+TEST_F(EndToEnd, ACrashingTestIsNamed) {
+  const Outcome check = runner({"check", "02"}, {{"RUNNER_FIXTURE_CRASH", "1"}});
+  EXPECT_EQ(check.status, 1) << check.output;
+  EXPECT_TRUE(has(check.output, "crashed: killed by signal 11")) << check.output;
+  EXPECT_TRUE(has(check.output, "\u2717 More.TwiceOfZeroIsZero (ended early)")) << check.output;
+  EXPECT_TRUE(has(check.output, "\u2717 More.TwiceDoubles")) << check.output;
+}
+
+TEST_F(EndToEnd, ResetRestoresTheStubAndKeepsABackup) {
+  const std::string solved = read(kHello);
+  const Outcome refused = runner({"reset", "01"});  // no terminal to confirm on
+  EXPECT_EQ(refused.status, 2) << refused.output;
+  EXPECT_TRUE(has(refused.output, "--yes")) << refused.output;
+  EXPECT_EQ(read(kHello), solved);
+
+  const Outcome reset = runner({"reset", "01", "--yes"});
+  EXPECT_EQ(reset.status, 0) << reset.output;
+  EXPECT_EQ(read(kHello), read(fs::path(RUNNER_FIXTURE_DIR) / "exercises" / "01_hello" / "hello.cpp"));
+  bool backed_up = false;
+  for (const auto& entry : fs::directory_iterator(kWork / ".workbook" / "backups")) {
+    backed_up = backed_up || read(entry.path() / "hello.cpp") == solved;
+  }
+  EXPECT_TRUE(backed_up) << "the learner's version must be kept in .workbook/backups/";
+  EXPECT_TRUE(has(runner({"reset", "01", "--yes"}).output, "untouched"));
+  EXPECT_TRUE(has(runner({"list"}).output, "01  Hello, runner     not started"));
+}
+
+TEST_F(EndToEnd, DeletingTheProgressFileIsSafe) {
+  fs::remove_all(kWork / ".workbook" / "progress.json");
+  const Outcome list = runner({"list"});
+  EXPECT_EQ(list.status, 0) << list.output;
+  EXPECT_TRUE(has(list.output, "0 of 2 exercises done")) << list.output;
+  EXPECT_TRUE(fs::exists(kWork / ".workbook" / "progress.json"));
+  write(kWork / ".workbook" / "progress.json", "{ damaged");
+  const Outcome damaged = runner({"list"});
+  EXPECT_EQ(damaged.status, 0) << damaged.output;
+  EXPECT_TRUE(has(damaged.output, "could not be read")) << damaged.output;
+}
+
+TEST_F(EndToEnd, AMalformedManifestSaysWhere) {
+  const fs::path manifest = kWork / "exercises" / "info.toml";
+  const std::string saved = read(manifest);
+  write(manifest, saved + "\n[[exercises]\n");
+  const Outcome list = runner({"list"});
+  write(manifest, saved);
+  EXPECT_EQ(list.status, 2) << list.output;
+  EXPECT_TRUE(has(list.output, "exercises/info.toml:")) << list.output;
+  EXPECT_TRUE(has(list.output, "invalid TOML")) << list.output;
+}
+
+TEST_F(EndToEnd, DoctorReportsTheSetUpAndItsProblems) {
+  const Outcome doctor = runner({"doctor"});
+  EXPECT_EQ(doctor.status, 0) << doctor.output;
+  EXPECT_TRUE(has(doctor.output, "0.0.0-fixture from the fixture")) << doctor.output;
+  EXPECT_TRUE(has(doctor.output, "1 of 1 file match data/mnist/SHA256SUMS")) << doctor.output;
+  EXPECT_TRUE(has(doctor.output, "fix: sudo apt-get install libopenblas0-openmp")) << doctor.output;
+
+  const Outcome bad_device = runner({"doctor"}, {{"WORKBOOK_DEVICE", "cuda"}});
+  EXPECT_EQ(bad_device.status, 1) << bad_device.output;
+  EXPECT_TRUE(has(bad_device.output, "unset WORKBOOK_DEVICE")) << bad_device.output;
+
+  write(kWork / "data" / "mnist" / "sample.txt", "damaged\n");
+  const Outcome bad_data = runner({"doctor"});
+  EXPECT_EQ(bad_data.status, 1) << bad_data.output;
+  EXPECT_TRUE(has(bad_data.output, "sample.txt: checksum differs")) << bad_data.output;
+  write(kWork / "data" / "mnist" / "sample.txt", "MNIST stand-in\n");
+}
+
+TEST_F(EndToEnd, VerifyPassesAndPrintsCTestsSummary) {
+  const Outcome verify = runner({"verify"});
+  EXPECT_EQ(verify.status, 0) << verify.output;
+  EXPECT_TRUE(has(verify.output, "100% tests passed, 0 tests failed out of 14")) << verify.output;
+  EXPECT_TRUE(has(verify.output, "verify passed")) << verify.output;
+}
+
+TEST_F(EndToEnd, VerifyBuildsThePristineStubsWhenExercisesAreSolved) {
+  fs::copy_file(kWork / "solutions" / "02_more" / "more.cpp", kMore, fs::copy_options::overwrite_existing);
+  const Outcome verify = runner({"verify"});
+  EXPECT_EQ(verify.status, 0) << verify.output;
+  EXPECT_TRUE(has(verify.output, "exercises/ has local changes: verifying the committed stubs in build/verify"))
+      << verify.output;
+  EXPECT_TRUE(has(verify.output, "100% tests passed")) << verify.output;
+}
+
+TEST_F(EndToEnd, VerifyFailsWhenATestPassesOnAStub) {
+  // A stub that forgot to be one: its tests pass, so they prove nothing. verify must say so.
+  const std::string lazy = "#include \"more.h\"\n\n// TODO: nothing left to do.\nint twice(int x) { return 2 * x; }\n";
+  write(kMore, lazy);
+  write(kWork / ".workbook" / "pristine" / "exercises" / "02_more" / "more.cpp", lazy);
+  const Outcome verify = runner({"verify"});
+  EXPECT_EQ(verify.status, 1) << verify.output;
+  EXPECT_TRUE(has(verify.output, "tests failed out of 14")) << verify.output;
+  EXPECT_TRUE(has(verify.output, "stub:More.TwiceDoubles")) << verify.output;
+  EXPECT_TRUE(has(verify.output, "stub:<test>      that test PASSES on the untouched stub")) << verify.output;
+}
