@@ -150,13 +150,13 @@ void write_file(const std::string& path, const std::string& content) {
 }
 
 std::vector<double> values(const torch::Tensor& tensor) {
-  const torch::Tensor flat = tensor.detach().to(torch::kCPU, torch::kDouble).contiguous().reshape({-1});
+  const torch::Tensor flat = tensor.detach().cpu().to(torch::kDouble).contiguous().reshape({-1});
   const double* data = flat.data_ptr<double>();
   return std::vector<double>(data, data + flat.numel());
 }
 
 std::vector<int64_t> labels(const torch::Tensor& tensor) {
-  const torch::Tensor flat = tensor.detach().to(torch::kCPU, torch::kLong).contiguous().reshape({-1});
+  const torch::Tensor flat = tensor.detach().cpu().to(torch::kLong).contiguous().reshape({-1});
   const int64_t* data = flat.data_ptr<int64_t>();
   return std::vector<int64_t>(data, data + flat.numel());
 }
@@ -172,6 +172,7 @@ Chart& Chart::y_label(std::string value) { y_label_ = std::move(value); return *
 Chart& Chart::x_range(double lo, double hi) { x_range_ = std::make_pair(lo, hi); return *this; }
 Chart& Chart::y_range(double lo, double hi) { y_range_ = std::make_pair(lo, hi); return *this; }
 Chart& Chart::log_y(bool on) { log_y_ = on; return *this; }
+Chart& Chart::legend(Corner corner) { legend_ = corner; return *this; }
 
 Style Chart::next_style(Style style) {
   if (style.color.empty()) style.color = palette(next_color_++);
@@ -236,9 +237,9 @@ Chart& Chart::series(const std::vector<double>& x, const std::vector<double>& y,
   return *this;
 }
 
-Chart& Chart::series(const std::vector<double>& y, Style style) {
+Chart& Chart::series_by_index(const std::vector<double>& y, Style style, double first_x) {
   std::vector<double> x(y.size());
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<double>(i + 1);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = first_x + static_cast<double>(i);
   return series(x, y, std::move(style));
 }
 
@@ -330,17 +331,20 @@ std::string Chart::fragment(double ox, double oy, const std::string& id) const {
   };
   // A polyline through data points, broken wherever a point is not finite on this axis.
   const auto path = [&](const std::vector<double>& xs, const std::vector<double>& ys) {
+    // A run of a single point becomes a zero-length segment: a dot, thanks to the round caps.
     std::ostringstream d;
-    bool pen_down = false;
+    std::size_t run = 0;
     for (std::size_t i = 0; i < xs.size(); ++i) {
       const double t = ty(ys[i]);
       if (!std::isfinite(xs[i]) || !std::isfinite(t)) {
-        pen_down = false;
+        if (run == 1) d << " l0 0";
+        run = 0;
         continue;
       }
-      d << (pen_down ? " L" : " M") << num(sx(xs[i])) << ' ' << num(sy(t));
-      pen_down = true;
+      d << (run > 0 ? " L" : " M") << num(sx(xs[i])) << ' ' << num(sy(t));
+      ++run;
     }
+    if (run == 1) d << " l0 0";
     return d.str();
   };
   for (const Element& e : elements_) {
@@ -379,7 +383,6 @@ std::string Chart::fragment(double ox, double oy, const std::string& id) const {
       }
       case Kind::kSegment:
       case Kind::kSeries:
-      case Kind::kLine:
         out << "<path d=\"" << path(e.x, e.y) << "\" " << stroke(e.style) << "/>\n";
         break;
     }
@@ -395,7 +398,7 @@ std::string Chart::fragment(double ox, double oy, const std::string& id) const {
                 " transform=\"rotate(-90 " + num(cx) + ' ' + num(cy) + ")\"");
   }
 
-  // Legend: top-right corner of the plot area.
+  // Legend: in the chosen corner of the plot area.
   std::vector<const Element*> entries;
   for (const Element& e : elements_) {
     if (!e.style.label.empty()) entries.push_back(&e);
@@ -404,7 +407,10 @@ std::string Chart::fragment(double ox, double oy, const std::string& id) const {
     std::size_t longest = 0;
     for (const Element* e : entries) longest = std::max(longest, e->style.label.size());
     const double row = 17, box_w = 34 + 6.5 * static_cast<double>(longest), box_h = row * entries.size() + 8;
-    const double bx = left + plot_w - box_w - 8, by = top + 8;
+    const bool at_left = legend_ == Corner::kTopLeft || legend_ == Corner::kBottomLeft;
+    const bool at_top = legend_ == Corner::kTopLeft || legend_ == Corner::kTopRight;
+    const double bx = at_left ? left + 8 : left + plot_w - box_w - 8;
+    const double by = at_top ? top + 8 : top + plot_h - box_h - 8;
     out << "<rect x=\"" << num(bx) << "\" y=\"" << num(by) << "\" width=\"" << num(box_w) << "\" height=\""
         << num(box_h) << R"(" fill="white" fill-opacity="0.85" stroke="#bbb" stroke-width="1" rx="3"/>)" << "\n";
     for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -456,7 +462,7 @@ void Figure::save(const std::string& path) const { write_file(path, svg()); }
 // ----- Images --------------------------------------------------------------------------------
 
 Image image_from_tensor(const torch::Tensor& image, std::string caption, std::string frame) {
-  torch::Tensor t = image.detach().to(torch::kCPU, torch::kDouble);
+  torch::Tensor t = image.detach().cpu().to(torch::kDouble);
   if (t.dim() == 3 && t.size(0) == 1) t = t.squeeze(0);
   if (t.dim() != 2) {
     throw std::invalid_argument("plot::image_from_tensor: expected an image of shape [H, W] or [1, H, W] but got " +
@@ -538,27 +544,34 @@ std::string ImageGrid::svg() const {
     const double w = static_cast<double>(image.cols) * scale_, h = static_cast<double>(image.rows) * scale_;
     out << "<g shape-rendering=\"crispEdges\">\n<rect x=\"" << num(x0) << "\" y=\"" << num(y0) << "\" width=\"" << num(w) << "\" height=\""
         << num(h) << "\" fill=\"" << grey(0) << "\"/>\n";
-    // One rectangle per run of equal grey level in a row; the background level is already drawn.
+    // One path per grey level, one unit square run per row segment of that level, drawn in image
+    // pixel units (the transform scales them): compact, and exact with crisp edges.
+    std::vector<std::string> runs(kGreyLevels + 1);
     for (int64_t r = 0; r < image.rows; ++r) {
+      const auto level_at = [&](int64_t col) {
+        double v = image.pixels[static_cast<std::size_t>(r * image.cols + col)];
+        v = std::isfinite(v) ? std::clamp(v, 0.0, 1.0) : 0.0;
+        return static_cast<int>(std::lround(v * kGreyLevels));
+      };
       int64_t c = 0;
       while (c < image.cols) {
-        const auto level_at = [&](int64_t col) {
-          double v = image.pixels[static_cast<std::size_t>(r * image.cols + col)];
-          v = std::isfinite(v) ? std::clamp(v, 0.0, 1.0) : 0.0;
-          return static_cast<int>(std::lround(v * kGreyLevels));
-        };
         const int level = level_at(c);
         int64_t end = c + 1;
         while (end < image.cols && level_at(end) == level) ++end;
-        if (level != 0) {
-          out << "<rect x=\"" << num(x0 + static_cast<double>(c) * scale_) << "\" y=\""
-              << num(y0 + static_cast<double>(r) * scale_) << "\" width=\""
-              << num(static_cast<double>(end - c) * scale_) << "\" height=\"" << num(scale_) << "\" fill=\""
-              << grey(level) << "\"/>\n";
+        if (level != 0) {  // the background level is already drawn
+          runs[static_cast<std::size_t>(level)] += "M" + std::to_string(c) + ' ' + std::to_string(r) + 'h' +
+                                                   std::to_string(end - c) + "v1h-" + std::to_string(end - c) + 'z';
         }
         c = end;
       }
     }
+    out << "<g transform=\"translate(" << num(x0) << ',' << num(y0) << ") scale(" << scale_ << ")\">\n";
+    for (int level = 1; level <= kGreyLevels; ++level) {
+      if (!runs[static_cast<std::size_t>(level)].empty()) {
+        out << "<path fill=\"" << grey(level) << "\" d=\"" << runs[static_cast<std::size_t>(level)] << "\"/>\n";
+      }
+    }
+    out << "</g>\n";
     if (!image.frame.empty()) {
       out << "<rect x=\"" << num(x0 - 1.5) << "\" y=\"" << num(y0 - 1.5) << "\" width=\"" << num(w + 3)
           << "\" height=\"" << num(h + 3) << "\" fill=\"none\" stroke=\"" << escape(image.frame)

@@ -12,7 +12,7 @@
 ///     chart.save("fit.svg");  // throws std::runtime_error naming the path if it cannot be written
 ///
 ///     workbook::plot::Chart loss("Training loss");
-///     loss.log_y().series(losses, {"#2ca02c", "train"});   // x = 1, 2, ..., losses.size()
+///     loss.log_y().series_by_index(losses, {"#2ca02c", "train"});   // x = 1, 2, ..., losses.size()
 ///
 ///     workbook::plot::ImageGrid grid("Misclassified digits");
 ///     grid.add(workbook::plot::image_from_tensor(images[i], "7 -> 1"));
@@ -41,6 +41,9 @@ struct Style {
   bool dashed = false;       ///< draw lines and curves dashed
 };
 
+/// Where a chart's legend goes, inside the plot area.
+enum class Corner { kTopRight, kTopLeft, kBottomRight, kBottomLeft };
+
 /// One chart: axes with ticks, a title, axis labels, a legend, and any number of scatter
 /// sets, infinite lines and curves. Ranges fit the data (scatter points and curves) unless set.
 /// Non-finite values (NaN, inf) are skipped, never drawn.
@@ -57,6 +60,8 @@ class Chart {
   Chart& y_range(double lo, double hi);
   /// A logarithmic y axis (values <= 0 are skipped): the natural scale for a loss curve.
   Chart& log_y(bool on = true);
+  /// Puts the legend in another corner (default: top right) so that it hides no data.
+  Chart& legend(Corner corner);
 
   /// Points (x[i], y[i]); x and y must have the same length (else std::invalid_argument).
   Chart& scatter(const std::vector<double>& x, const std::vector<double>& y, Style style = {});
@@ -73,8 +78,8 @@ class Chart {
   Chart& segment(double x0, double y0, double x1, double y1, Style style = {});
   /// A curve through (x[i], y[i]) in order (same lengths, else std::invalid_argument).
   Chart& series(const std::vector<double>& x, const std::vector<double>& y, Style style = {});
-  /// A curve through (1, y[0]), (2, y[1]), ...: a loss per epoch or per step.
-  Chart& series(const std::vector<double>& y, Style style = {});
+  /// A curve through (first_x, y[0]), (first_x + 1, y[1]), ...: a loss per epoch or per step.
+  Chart& series_by_index(const std::vector<double>& y, Style style = {}, double first_x = 1);
 
   double width() const { return width_; }
   double height() const { return height_; }
@@ -89,7 +94,7 @@ class Chart {
   std::string fragment(double x, double y, const std::string& id) const;
 
  private:
-  enum class Kind { kScatter, kLine, kImplicitLine, kSegment, kSeries };
+  enum class Kind { kScatter, kImplicitLine, kSegment, kSeries };
   struct Element {
     Kind kind;
     std::vector<double> x, y;  // scatter/series points; line coefficients live in x
@@ -101,6 +106,7 @@ class Chart {
   double width_, height_;
   std::optional<std::pair<double, double>> x_range_, y_range_;
   bool log_y_ = false;
+  Corner legend_ = Corner::kTopRight;
   std::vector<Element> elements_;
   std::size_t next_color_ = 0;
 };
