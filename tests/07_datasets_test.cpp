@@ -78,19 +78,19 @@ torch::Tensor indices_of(const torch::Tensor& data, double mean, double stddev) 
 // ---------------------------------------------------------------------------------------------
 // read_u32_be
 
-TEST(ReadU32BigEndian, ReadsTheMostSignificantByteFirst) {
+TEST(Idx, ReadU32BeReadsTheMostSignificantByteFirst) {
   EXPECT_EQ(read_u32_be(std::string("\x00\x00\xEA\x60", 4), 0), 60000U) << "0x0000EA60 is 60000";
   EXPECT_EQ(read_u32_be(std::string("\x00\x00\x08\x03", 4), 0), 0x803U) << "the IDX image magic";
 }
 
-TEST(ReadU32BigEndian, HandlesBytesAbove127AndOffsets) {
+TEST(Idx, ReadU32BeHandlesBytesAbove127AndOffsets) {
   const std::string bytes("\x11\xFF\xFE\x80\x01\x22", 6);
   EXPECT_EQ(read_u32_be(bytes, 1), 0xFFFE8001U)
       << "bytes above 0x7F must be read as unsigned char, or they sign-extend into the high bits";
   EXPECT_EQ(read_u32_be(bytes, 2), 0xFE800122U);
 }
 
-TEST(ReadU32BigEndian, ThrowsWhenTheFourBytesRunPastTheEnd) {
+TEST(Idx, ReadU32BeThrowsWhenTheFourBytesRunPastTheEnd) {
   const std::string bytes("\x00\x00\x00\x07\x01", 5);
   ASSERT_EQ(read_u32_be(bytes, 0), 7U);
   EXPECT_THROW(read_u32_be(bytes, 2), std::runtime_error) << "bytes 2..5 do not all exist in a 5-byte string";
@@ -100,24 +100,24 @@ TEST(ReadU32BigEndian, ThrowsWhenTheFourBytesRunPastTheEnd) {
 // ---------------------------------------------------------------------------------------------
 // parse_idx_images / parse_idx_labels
 
-TEST(ParseIdxImages, ParsesASmallHandWrittenFile) {
+TEST(Idx, ParseIdxImagesParsesASmallHandWrittenFile) {
   const torch::Tensor expected = small_images();
   EXPECT_TENSOR_EQ(parse_idx_images(idx_images(expected)), expected);
 }
 
-TEST(ParseIdxImages, ParsesTheRealTestImagesLikeTheReferenceLoader) {
+TEST(Idx, ParseIdxImagesReadsTheRealTestImagesLikeTheReferenceLoader) {
   const torch::Tensor parsed = parse_idx_images(real_bytes(mnist::images_file_name(mnist::Split::kTest)));
   EXPECT_TENSOR_EQ(parsed, mnist::load(mnist::Split::kTest).images);
 }
 
-TEST(ParseIdxImages, RejectsAWrongMagicNumber) {
+TEST(Idx, ParseIdxImagesRejectsAWrongMagicNumber) {
   ASSERT_NO_THROW(parse_idx_images(idx_images(small_images()))) << "a valid file must parse";
   std::string bytes = idx_images(small_images());
   bytes[3] = 0x01;  // 0x00000801: the magic of a label file
   EXPECT_THROW(parse_idx_images(bytes), std::runtime_error) << "magic 0x00000801 is not an image file";
 }
 
-TEST(ParseIdxImages, RejectsAShortHeaderOrWrongDimensions) {
+TEST(Idx, ParseIdxImagesRejectsAShortHeaderOrWrongDimensions) {
   ASSERT_NO_THROW(parse_idx_images(idx_images(small_images()))) << "a valid file must parse";
   EXPECT_THROW(parse_idx_images(image_header(0).substr(0, 12)), std::runtime_error)
       << "12 bytes cannot hold the 16-byte header";
@@ -125,26 +125,26 @@ TEST(ParseIdxImages, RejectsAShortHeaderOrWrongDimensions) {
       << "the images must be 28x28";
 }
 
-TEST(ParseIdxImages, RejectsTruncatedPixels) {
+TEST(Idx, ParseIdxImagesRejectsTruncatedPixels) {
   const std::string bytes = idx_images(small_images());
   ASSERT_NO_THROW(parse_idx_images(bytes)) << "a valid file must parse";
   EXPECT_THROW(parse_idx_images(bytes.substr(0, bytes.size() - 1)), std::runtime_error)
       << "the header promises 3 images but one pixel is missing";
 }
 
-TEST(ParseIdxImages, RejectsTrailingBytes) {
+TEST(Idx, ParseIdxImagesRejectsTrailingBytes) {
   const std::string bytes = idx_images(small_images());
   ASSERT_NO_THROW(parse_idx_images(bytes)) << "a valid file must parse";
   EXPECT_THROW(parse_idx_images(bytes + "junk"), std::runtime_error)
       << "4 bytes follow the 3 images the header promises";
 }
 
-TEST(ParseIdxLabels, ParsesLabelsAsInt64) {
+TEST(Idx, ParseIdxLabelsReturnsInt64ClassIndices) {
   EXPECT_TENSOR_EQ(parse_idx_labels(idx_labels({5, 0, 4, 1, 9, 2})), torch::tensor({5, 0, 4, 1, 9, 2}, torch::kInt64))
       << "labels are class indices: int64, as cross_entropy expects";
 }
 
-TEST(ParseIdxLabels, RejectsWrongMagicShortOrLongFiles) {
+TEST(Idx, ParseIdxLabelsRejectsWrongMagicShortOrLongFiles) {
   ASSERT_NO_THROW(parse_idx_labels(idx_labels({1, 2, 3}))) << "a valid file must parse";
   EXPECT_THROW(parse_idx_labels(idx_labels({1, 2, 3}, /*magic=*/0x803)), std::runtime_error) << "wrong magic";
   EXPECT_THROW(parse_idx_labels(idx_labels({1, 2, 3}).substr(0, 6)), std::runtime_error) << "short header";
@@ -178,12 +178,12 @@ class AgainstLibTorchMnist : public ::testing::Test {
   fs::path dir_;
 };
 
-TEST_F(AgainstLibTorchMnist, ParsedLabelsEqualLibTorchsTargets) {
+TEST_F(AgainstLibTorchMnist, ParseIdxLabelsMatchesLibTorchsTargets) {
   const torch::Tensor parsed = parse_idx_labels(real_bytes(mnist::labels_file_name(mnist::Split::kTest)));
   EXPECT_TENSOR_EQ(parsed, libtorch_mnist().targets());
 }
 
-TEST_F(AgainstLibTorchMnist, FloatImagesEqualLibTorchsImages) {
+TEST_F(AgainstLibTorchMnist, ToFloatImagesMatchesLibTorchsImages) {
   // The input comes from the reference loader, so this checks to_float_images alone.
   const torch::Tensor images = mnist::load(mnist::Split::kTest).images;
   EXPECT_TENSOR_CLOSE(to_float_images(images), libtorch_mnist().images(), 1e-6, 1e-7);
@@ -194,7 +194,7 @@ TEST_F(AgainstLibTorchMnist, FloatImagesEqualLibTorchsImages) {
 
 class FloatImages : public workbook::test::DeviceTest {};
 
-TEST_P(FloatImages, ScalesPixelsToZeroOneWithAChannelAxis) {
+TEST_P(FloatImages, ToFloatImagesScalesToZeroOneWithAChannelAxis) {
   auto images = torch::zeros({2, 28, 28}, options(torch::kUInt8));
   images[0][0][0] = 255;
   images[1][27][27] = 51;
@@ -206,7 +206,7 @@ TEST_P(FloatImages, ScalesPixelsToZeroOneWithAChannelAxis) {
 }
 WORKBOOK_INSTANTIATE_DEVICE_TESTS(FloatImages);
 
-TEST(PixelStats, AreThePopulationMeanAndStandardDeviation) {
+TEST(Stats, PixelStatsAreThePopulationMeanAndStandardDeviation) {
   const auto stats = pixel_stats(torch::tensor({0.0F, 1.0F, 0.0F, 1.0F}));
   EXPECT_DOUBLE_EQ(stats.mean, 0.5);
   EXPECT_NEAR(stats.stddev, 0.5, 1e-7)
@@ -214,7 +214,7 @@ TEST(PixelStats, AreThePopulationMeanAndStandardDeviation) {
          "divided by count - 1";
 }
 
-TEST(PixelStats, OfTheTrainingSetGiveTheFamousConstants) {
+TEST(Stats, PixelStatsOfTheTrainingSetAreTheFamousConstants) {
   const auto stats = pixel_stats(mnist::to_float(mnist::load(mnist::Split::kTrain).images));
   EXPECT_NEAR(stats.mean, 0.1307, 5e-5) << "MNIST's training pixels (scaled to [0, 1]) average 0.1307";
   EXPECT_NEAR(stats.stddev, 0.3081, 5e-5) << "and have standard deviation 0.3081";
@@ -238,7 +238,7 @@ TEST(IdxDatasetTest, GetReturnsTheImageAndLabelAtIndex) {
   EXPECT_TENSOR_EQ(example.target, test.labels[13]) << "the target is the label at the same index, a 0-d tensor";
 }
 
-TEST(NormalizeAndStack, BatchesAreNormalisedAndStacked) {
+TEST(Pipeline, NormalizeAndStackNormalisesThenStacksABatch) {
   const auto test = mnist::load(mnist::Split::kTest, 20);
   const auto images = mnist::to_float(test.images);
   auto pipeline = normalize_and_stack(IdxDataset(images, test.labels), 0.1307, 0.3081);
@@ -250,7 +250,7 @@ TEST(NormalizeAndStack, BatchesAreNormalisedAndStacked) {
   EXPECT_TENSOR_EQ(batch.target, test.labels.index_select(0, index));
 }
 
-TEST(LoadBatches, SequentialBatchesCoverTheDataInOrder) {
+TEST(Pipeline, LoadBatchesInOrderWithoutShuffling) {
   const auto batches = load_batches(normalize_and_stack(indexed_dataset(100), 0.5, 0.25), 32, /*shuffle=*/false);
   ASSERT_EQ(batches.size(), 4U) << "100 samples in batches of 32 make 4 batches (32, 32, 32, 4)";
   EXPECT_SHAPE(batches[0].data, {32, 1, 28, 28});
@@ -265,7 +265,7 @@ TEST(LoadBatches, SequentialBatchesCoverTheDataInOrder) {
   EXPECT_TENSOR_EQ(torch::cat(targets), torch::arange(100, torch::kInt64).remainder(10));
 }
 
-TEST(LoadBatches, ShuffledBatchesHoldEverySampleOnceInARepeatableOrder) {
+TEST(Pipeline, LoadBatchesShuffledHoldEverySampleOnceInARepeatableOrder) {
   torch::manual_seed(0);
   const auto batches = load_batches(normalize_and_stack(indexed_dataset(100), 0.5, 0.25), 32, /*shuffle=*/true);
   ASSERT_EQ(batches.size(), 4U) << "100 samples in batches of 32 make 4 batches";

@@ -57,7 +57,7 @@ class MnistMlp : public workbook::test::DeviceTest {};
 // ---------------------------------------------------------------------------------------------
 // The network
 
-TEST_P(MnistMlp, NetRegistersThreeLayersWithTheRequestedSizes) {
+TEST_P(MnistMlp, NetImplRegistersThreeLayersWithTheRequestedSizes) {
   Net net;
   const auto params = net->named_parameters();
   const std::vector<std::pair<std::string, std::vector<int64_t>>> expected = {
@@ -72,7 +72,7 @@ TEST_P(MnistMlp, NetRegistersThreeLayersWithTheRequestedSizes) {
   }
 }
 
-TEST_P(MnistMlp, NetHas235146Parameters) {
+TEST_P(MnistMlp, NetImplHas235146Parameters) {
   Net net;
   int64_t count = 0;
   for (const auto& p : net->parameters()) count += p.numel();
@@ -141,7 +141,7 @@ TEST_P(MnistMlp, TrainEpochPutsTheNetInTrainingMode) {
   EXPECT_TRUE(net->is_training()) << "call net->train() at the start of an epoch (predict switches to eval())";
 }
 
-TEST_P(MnistMlp, FiveEpochsOnASliceReachOver85PercentTestAccuracy) {
+TEST_P(MnistMlp, TrainEpochFiveTimesOnASliceReachesOver85PercentTestAccuracy) {
   Net net;
   net->to(device());
   const auto train = load_slice(mnist::Split::kTrain, kTrainSlice, device());

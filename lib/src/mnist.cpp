@@ -7,8 +7,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <iterator>
-#include <limits>
 #include <sstream>
 #include <system_error>
 
@@ -27,15 +25,18 @@ constexpr size_t kImagesHeader = 16;  // magic, count, rows, cols: four big-endi
 constexpr size_t kLabelsHeader = 8;   // magic, count
 
 // What to do about a bad or missing file: the same advice in every message.
-std::string remedy() {
-  const fs::path script = fs::path(WORKBOOK_DATA_DIR) / "fetch_mnist.sh";
-  return "Run " + script.string() +
-         " to download the MNIST files again (add --fashion for Fashion-MNIST), or point --data-dir "
-         "(or WORKBOOK_DATA_DIR) at the folder that holds them.";
+std::string remedy(const fs::path& file) {
+  const std::string script = (fs::path(WORKBOOK_DATA_DIR) / "fetch_mnist.sh").string();
+  if (file.string().find("fashion") != std::string::npos) {
+    return "Run " + script + " --fashion to set up Fashion-MNIST, or point --data-dir (or WORKBOOK_DATA_DIR) " +
+           "at the folder that holds its files.";
+  }
+  return "Run " + script + " to download the MNIST files again (add --fashion for Fashion-MNIST), or point " +
+         "--data-dir (or WORKBOOK_DATA_DIR) at the folder that holds them.";
 }
 
 [[noreturn]] void fail(const fs::path& file, const std::string& problem) {
-  throw DataError(file.string() + ": " + problem + ". " + remedy());
+  throw DataError(file.string() + ": " + problem + ". " + remedy(file));
 }
 
 std::string lowercase(std::string text) {
@@ -149,10 +150,13 @@ std::string read_gzip(const fs::path& file) {
     fail(file, fs::is_directory(dir, error) ? "file not found"
                                             : "file not found (the folder " + dir.string() + " does not exist)");
   }
-  std::ifstream in(file, std::ios::binary);
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
   if (!in) fail(file, "cannot open the file for reading");
-  const std::string compressed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail(file, "error while reading the file");
+  std::string compressed(static_cast<size_t>(in.tellg()), '\0');
+  in.seekg(0);
+  if (!in.read(compressed.data(), static_cast<std::streamsize>(compressed.size()))) {
+    fail(file, "error while reading the file");
+  }
   if (compressed.size() < 2 || static_cast<unsigned char>(compressed[0]) != 0x1f ||
       static_cast<unsigned char>(compressed[1]) != 0x8b) {
     fail(file, "not a gzip file (expected the compressed .gz exactly as downloaded)");
@@ -164,7 +168,6 @@ std::string read_gzip(const fs::path& file) {
   std::string output;
   if (compressed.size() >= 18) {
     // The gzip trailer stores the uncompressed size (mod 2^32): a good guess for the buffer.
-    output.reserve(read_u32_be(std::string(compressed.end() - 4, compressed.end()), 0) & 0xFFFFFFFFu);
     const auto* t = reinterpret_cast<const unsigned char*>(compressed.data() + compressed.size() - 4);
     output.reserve(uint32_t{t[0]} | (uint32_t{t[1]} << 8) | (uint32_t{t[2]} << 16) | (uint32_t{t[3]} << 24));
   }
@@ -200,46 +203,58 @@ std::string read_gzip(const fs::path& file) {
   return output;
 }
 
-torch::Tensor read_images(const fs::path& file, int64_t limit) {
+namespace {
+
+// A tensor read from an IDX file, and how many samples the file holds in all.
+struct Parsed {
+  torch::Tensor tensor;
+  int64_t count;
+};
+
+Parsed parse_images(const fs::path& file, int64_t limit) {
   const std::string bytes = read_gzip(file);
-  const int64_t n = clamp_limit(check_idx(file, bytes, kImagesMagic, kImagesHeader, kImageBytes, "images"), limit);
+  const int64_t count = check_idx(file, bytes, kImagesMagic, kImagesHeader, kImageBytes, "images");
+  const int64_t n = clamp_limit(count, limit);
   // Copy the pixels straight into a fresh tensor: no per-pixel work.
   torch::Tensor images = torch::empty({n, kRows, kCols}, torch::kUInt8);
   std::memcpy(images.data_ptr<uint8_t>(), bytes.data() + kImagesHeader, static_cast<size_t>(n * kImageBytes));
-  return images;
+  return {images, count};
 }
 
-torch::Tensor read_labels(const fs::path& file, int64_t limit) {
+Parsed parse_labels(const fs::path& file, int64_t limit) {
   const std::string bytes = read_gzip(file);
   const int64_t count = check_idx(file, bytes, kLabelsMagic, kLabelsHeader, 1, "labels");
   const int64_t n = clamp_limit(count, limit);
   torch::Tensor labels = torch::empty({n}, torch::kInt64);
   auto* out = labels.data_ptr<int64_t>();
   for (int64_t i = 0; i < count; ++i) {
+    // Check every label, not only those returned: a corrupt file is corrupt with any limit.
     const auto label = static_cast<unsigned char>(bytes[kLabelsHeader + static_cast<size_t>(i)]);
     if (label >= kClasses) {
       fail(file, "label " + std::to_string(label) + " of sample " + std::to_string(i) + " is outside 0-9");
     }
     if (i < n) out[i] = label;
   }
-  return labels;
+  return {labels, count};
 }
+
+}  // namespace
+
+torch::Tensor read_images(const fs::path& file, int64_t limit) { return parse_images(file, limit).tensor; }
+
+torch::Tensor read_labels(const fs::path& file, int64_t limit) { return parse_labels(file, limit).tensor; }
 
 Data load(const fs::path& directory, Split split, int64_t limit) {
   const fs::path images_file = directory / images_file_name(split);
   const fs::path labels_file = directory / labels_file_name(split);
-  // Read both in full first: a file that disagrees with its partner is caught even with a limit.
-  Data data{read_images(images_file), read_labels(labels_file)};
-  if (data.images.size(0) != data.labels.size(0)) {
-    fail(labels_file, "holds " + std::to_string(data.labels.size(0)) + " labels but " + images_file.string() +
-                          " holds " + std::to_string(data.images.size(0)) + " images (files from different sets?)");
+  Parsed images = parse_images(images_file, limit);
+  Parsed labels = parse_labels(labels_file, limit);
+  // Compare the full counts, so a file that disagrees with its partner is caught even with a limit.
+  if (images.count != labels.count) {
+    fail(labels_file, "holds " + std::to_string(labels.count) + " labels but " + images_file.string() +
+                          " holds " + std::to_string(images.count) + " images (files from different sets?)");
   }
-  if (limit >= 0 && limit < data.size()) {
-    // Clone so the slice does not keep the whole split alive.
-    data.images = data.images.slice(0, 0, limit).clone();
-    data.labels = data.labels.slice(0, 0, limit).clone();
-  }
-  return data;
+  return {images.tensor, labels.tensor};
 }
 
 Data load(Split split, int64_t limit, Kind kind, const std::string& data_dir) {
