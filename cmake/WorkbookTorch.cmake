@@ -8,13 +8,110 @@
 
 set(_workbook_torch_tried "")
 
+# A CUDA build of LibTorch makes find_package(Torch) look for the CUDA toolkit and, without one,
+# stop with "Your installed Caffe2 version uses CUDA but I cannot find the CUDA libraries". Say
+# what is wrong and how to fix it before that happens: sets _workbook_cuda_problem to that
+# explanation, or to nothing when the LibTorch is not a CUDA build or the toolkit is there.
+# `how` names the way LibTorch is being looked for; ARGN holds find_package's PATHS (or nothing:
+# then Torch_DIR and CMAKE_PREFIX_PATH).
+function(_workbook_check_cuda_toolkit how)
+  set(_workbook_cuda_problem "" PARENT_SCOPE)
+  set(_candidates ${ARGN})
+  list(REMOVE_ITEM _candidates PATHS NO_DEFAULT_PATH)
+  if(NOT _candidates AND NOT how STREQUAL "system LibTorch")
+    set(_candidates ${Torch_DIR} ${CMAKE_PREFIX_PATH})
+  endif()
+  # The library beside the config: <prefix>/share/cmake/Torch -> <prefix>/lib (official zip),
+  # <torch>/share/cmake -> <torch>/lib (pip), <prefix>/lib (a prefix), lib/<arch>/cmake/Torch (distros).
+  set(_cuda_libraries "")
+  foreach(_dir IN LISTS _candidates)
+    file(GLOB _found "${_dir}/lib/*torch_cuda*" "${_dir}/../../lib/*torch_cuda*"
+                     "${_dir}/../../../lib/*torch_cuda*" "${_dir}/../../*torch_cuda*")
+    list(APPEND _cuda_libraries ${_found})
+  endforeach()
+  if(NOT _cuda_libraries)
+    return()
+  endif()
+  list(GET _cuda_libraries 0 _cuda_library)
+  get_filename_component(_lib_dir "${_cuda_library}" DIRECTORY)
+  # The official zips name their CUDA version in build-version, e.g. "2.5.1+cu121".
+  set(_cuda_tag "")
+  if(EXISTS "${_lib_dir}/../build-version")
+    file(STRINGS "${_lib_dir}/../build-version" _build_version LIMIT_COUNT 1)
+    if(_build_version MATCHES "\\+cu([0-9]+)([0-9])$")
+      set(_cuda_tag "${CMAKE_MATCH_1}.${CMAKE_MATCH_2}")
+    endif()
+  endif()
+
+  # An nvcc named explicitly wins; a cached one stays until the cache is deleted.
+  if(NOT WORKBOOK_NVCC AND DEFINED ENV{CUDACXX} AND EXISTS "$ENV{CUDACXX}")
+    set(WORKBOOK_NVCC "$ENV{CUDACXX}" CACHE FILEPATH "nvcc of the CUDA toolkit a CUDA LibTorch is compiled with" FORCE)
+  elseif(NOT WORKBOOK_NVCC AND CMAKE_CUDA_COMPILER AND EXISTS "${CMAKE_CUDA_COMPILER}")
+    set(WORKBOOK_NVCC "${CMAKE_CUDA_COMPILER}" CACHE FILEPATH "nvcc of the CUDA toolkit a CUDA LibTorch is compiled with" FORCE)
+  endif()
+  find_program(WORKBOOK_NVCC nvcc
+    HINTS "${CUDAToolkit_ROOT}" "$ENV{CUDAToolkit_ROOT}" "${CUDA_TOOLKIT_ROOT_DIR}" "$ENV{CUDA_PATH}" "$ENV{CUDA_HOME}"
+    PATH_SUFFIXES bin
+    PATHS /usr/local/cuda /opt/cuda
+    DOC "nvcc of the CUDA toolkit a CUDA LibTorch is compiled with")
+  if(NOT WORKBOOK_NVCC OR NOT EXISTS "${WORKBOOK_NVCC}")
+    if(_cuda_tag)
+      set(_which "CUDA ${_cuda_tag} (this LibTorch says ${_build_version})")
+    else()
+      set(_which "the CUDA version this LibTorch was built for (the cuXYZ in its download name: cu121 is 12.1)")
+    endif()
+    string(CONCAT _problem
+      "This LibTorch is a CUDA build (${how}; found ${_cuda_library}), and compiling against a CUDA "
+      "LibTorch needs the CUDA toolkit: nvcc, the CUDA headers and libraries. No nvcc was found "
+      "(looked at CUDACXX, CUDAToolkit_ROOT, CUDA_PATH, CUDA_HOME, PATH, /usr/local/cuda).\n"
+      "A GPU driver alone is not enough: the driver runs CUDA programs, the toolkit builds them. Either\n"
+      "  - install the toolkit for ${_which} from NVIDIA (Linux: the cuda-toolkit-X-Y package of "
+      "NVIDIA's repository; Windows: NVIDIA's installer) and make nvcc findable: put its bin/ on "
+      "PATH, or set CUDA_PATH or CUDAToolkit_ROOT to the toolkit, or CUDACXX to nvcc itself; or\n"
+      "  - use the CPU build of LibTorch instead: every exercise runs on the CPU.\n"
+      "Then delete the build folder's CMakeCache.txt and configure again.")
+    set(_workbook_cuda_problem "${_problem}" PARENT_SCOPE)
+    return()
+  endif()
+  # Hand the same toolkit to LibTorch's own CUDA discovery (FindCUDA and enable_language(CUDA)).
+  get_filename_component(_cuda_root "${WORKBOOK_NVCC}" DIRECTORY)
+  get_filename_component(_cuda_root "${_cuda_root}" DIRECTORY)
+  if(NOT CMAKE_CUDA_COMPILER)
+    set(CMAKE_CUDA_COMPILER "${WORKBOOK_NVCC}" CACHE FILEPATH "CUDA compiler")
+  endif()
+  if(NOT CUDA_TOOLKIT_ROOT_DIR)
+    set(CUDA_TOOLKIT_ROOT_DIR "${_cuda_root}" CACHE PATH "CUDA toolkit root")
+  endif()
+  execute_process(COMMAND "${WORKBOOK_NVCC}" --version OUTPUT_VARIABLE _nvcc_version ERROR_QUIET)
+  if(_nvcc_version MATCHES "release ([0-9]+)\\.([0-9]+)")
+    set(_toolkit "${CMAKE_MATCH_1}.${CMAKE_MATCH_2}")
+    message(STATUS "CUDA LibTorch: compiling with the CUDA ${_toolkit} toolkit at ${_cuda_root}")
+    if(_cuda_tag AND NOT _toolkit VERSION_EQUAL _cuda_tag)
+      string(REGEX MATCH "^[0-9]+" _tag_major "${_cuda_tag}")
+      if(NOT CMAKE_MATCH_1 STREQUAL _tag_major)
+        message(WARNING "This LibTorch was built for CUDA ${_cuda_tag} but the toolkit at ${_cuda_root} is CUDA "
+                        "${_toolkit}: a different major version usually fails to link or to run. Install the "
+                        "CUDA ${_cuda_tag} toolkit, or the LibTorch built for CUDA ${_toolkit}.")
+      endif()
+    endif()
+  endif()
+endfunction()
+
 macro(_workbook_try_torch how)
   if(NOT Torch_FOUND)
-    find_package(Torch CONFIG QUIET ${ARGN})
-    if(Torch_FOUND)
-      set(WORKBOOK_TORCH_SOURCE "${how}")
+    _workbook_check_cuda_toolkit("${how}" ${ARGN})
+    if(_workbook_cuda_problem AND "${how}" MATCHES "^pip")
+      # pip's default torch on Linux is a CUDA build: without a toolkit, try the next way instead.
+      list(APPEND _workbook_torch_tried "${how}: a CUDA build, skipped: no CUDA toolkit (nvcc) to compile against")
+    elseif(_workbook_cuda_problem)
+      message(FATAL_ERROR "${_workbook_cuda_problem}")
     else()
-      list(APPEND _workbook_torch_tried "${how}: not found")
+      find_package(Torch CONFIG QUIET ${ARGN})
+      if(Torch_FOUND)
+        set(WORKBOOK_TORCH_SOURCE "${how}")
+      else()
+        list(APPEND _workbook_torch_tried "${how}: not found")
+      endif()
     endif()
   endif()
 endmacro()
@@ -76,21 +173,83 @@ else()
 endif()
 if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES OR CAFFE2_USE_CUDA)
   set(WORKBOOK_TORCH_CUDA "yes")
+elseif(TARGET torch_hip OR USE_ROCM)
+  # ROCm builds present AMD GPUs as the CUDA device (torch::kCUDA), with HIP underneath.
+  set(WORKBOOK_TORCH_CUDA "yes (ROCm/HIP)")
 else()
   set(WORKBOOK_TORCH_CUDA "no")
 endif()
 message(STATUS "LibTorch ${WORKBOOK_TORCH_VERSION} from ${WORKBOOK_TORCH_SOURCE} (${Torch_DIR}); "
                "CUDA: ${WORKBOOK_TORCH_CUDA}; C++11 ABI: ${WORKBOOK_TORCH_CXX11_ABI}")
 
-# Windows: LibTorch's DLLs must sit beside each executable, and the linker must keep torch_cuda
-# even though nothing references it by name, or CUDA is never seen at run time.
+# ---------------------------------------------------------------------------------------------
+# Platform traps, checked once here rather than discovered by a learner at link or run time.
+
+# macOS: pytorch.org's macOS LibTorch is arm64 only since 2.3 (the last x86-64 one is 2.2.2), and
+# an x86-64 shell under Rosetta on an Apple Silicon Mac builds x86-64 code. Either way the link
+# fails with pages of "symbol(s) not found": compare the architectures first.
+if(APPLE AND TORCH_LIBRARY AND EXISTS "${TORCH_LIBRARY}")
+  execute_process(COMMAND lipo -archs "${TORCH_LIBRARY}" OUTPUT_VARIABLE _torch_archs
+                  OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE _lipo_status)
+  set(_target_archs ${CMAKE_OSX_ARCHITECTURES})
+  if(NOT _target_archs)
+    set(_target_archs ${CMAKE_SYSTEM_PROCESSOR})
+  endif()
+  if(_lipo_status EQUAL 0 AND _torch_archs)
+    string(REPLACE " " ";" _torch_arch_list "${_torch_archs}")
+    foreach(_arch IN LISTS _target_archs)
+      if(NOT _arch IN_LIST _torch_arch_list)
+        message(FATAL_ERROR
+          "LibTorch at ${TORCH_LIBRARY} holds ${_torch_archs} code, but this build targets ${_arch}.\n"
+          "  - Apple Silicon Mac: use arm64 tools. `uname -m` must print arm64 (not under Rosetta), CMake and "
+          "Homebrew from /opt/homebrew; or configure with -DCMAKE_OSX_ARCHITECTURES=arm64.\n"
+          "  - Intel Mac: pytorch.org publishes no x86-64 macOS LibTorch after 2.2; use "
+          "libtorch-macos-x86_64-2.2.2.zip or Homebrew's pytorch.")
+      endif()
+    endforeach()
+  endif()
+endif()
+
+# Windows: the official Release zip needs the release runtime (/MD); a Debug build (/MDd) fails
+# to link against it with "mismatch detected for '_ITERATOR_DEBUG_LEVEL'". The preset builds
+# RelWithDebInfo; Debug needs the separate Debug zip.
+if(MSVC AND CMAKE_BUILD_TYPE STREQUAL "Debug")
+  message(WARNING "A Debug build with MSVC needs the Debug LibTorch zip from pytorch.org: the Release "
+                  "zip links only into Release or RelWithDebInfo builds (cmake --preset dev).")
+endif()
+
+# workbook_torch_runtime(target): what an executable linked against LibTorch needs to run.
+#
+# Windows has no rpath: LibTorch's DLLs must sit beside each executable. They are copied after
+# every link, before gtest_discover_tests runs the test program (POST_BUILD commands run in the
+# order they were added, and workbook_add_exercise adds this one first).
+#
+# Windows, CUDA builds: nothing in our code names a symbol of torch_cuda.dll, so the MSVC linker
+# drops it, and torch::cuda::is_available() is false on a machine with a GPU. /INCLUDE makes the
+# linker keep one of its symbols. at::cuda::warp_size() is the symbol PyTorch itself uses for
+# this, in torch.utils.cpp_extension and in the Windows smoke test of its LibTorch releases, in
+# 1.x and 2.x alike. Windows LibTorch releases that split torch_cuda into torch_cuda_cu and
+# torch_cuda_cpp (1.x, 1.13 among them) need a second symbol for torch_cuda_cu; the same smoke
+# test uses at::native::_torch_cuda_cu_linker_symbol_op_cuda when torch_cuda_cu.lib exists.
+# Not verified on Windows hardware by this project (its CI has no Windows GPU machine): on one,
+# a test run with WORKBOOK_DEVICE=cuda fails at once if CUDA is not seen.
+#
+# Linux and macOS need nothing: TorchConfig's imported targets carry rpaths, and LibTorch's
+# exported targets link libtorch_cuda.so with -Wl,--no-as-needed.
 function(workbook_torch_runtime target)
   if(WIN32)
     file(GLOB _dlls "${TORCH_INSTALL_PREFIX}/lib/*.dll")
-    add_custom_command(TARGET ${target} POST_BUILD
-      COMMAND ${CMAKE_COMMAND} -E copy_if_different ${_dlls} "$<TARGET_FILE_DIR:${target}>")
-    if(WORKBOOK_TORCH_CUDA STREQUAL "yes" AND MSVC)
+    if(_dlls)
+      add_custom_command(TARGET ${target} POST_BUILD
+        COMMAND ${CMAKE_COMMAND} -E copy_if_different ${_dlls} "$<TARGET_FILE_DIR:${target}>"
+        VERBATIM)
+    endif()
+    if(MSVC AND WORKBOOK_TORCH_CUDA STREQUAL "yes")
       target_link_options(${target} PRIVATE "/INCLUDE:?warp_size@cuda@at@@YAHXZ")
+      if(EXISTS "${TORCH_INSTALL_PREFIX}/lib/torch_cuda_cu.lib")
+        target_link_options(${target} PRIVATE
+          "/INCLUDE:?_torch_cuda_cu_linker_symbol_op_cuda@native@at@@YA?AVTensor@2@AEBV32@@Z")
+      endif()
     endif()
   endif()
 endfunction()
