@@ -111,6 +111,7 @@ macro(_workbook_try_torch how)
         set(WORKBOOK_TORCH_SOURCE "${how}")
       else()
         list(APPEND _workbook_torch_tried "${how}: not found")
+        unset(Torch_DIR CACHE)  # a config found but failing would stick and hide the next ways
       endif()
     endif()
   endif()
