@@ -16,6 +16,16 @@
 #   solution;<NN_name>   the reference: must pass
 #   stub;<NN_name>       the learner's code expected to FAIL: `./workbook verify` runs it on the
 #                        untouched stubs to prove that no graded test passes on a stub.
+# Hidden tests: with WORKBOOK_EXTRA_TESTS_DIR set (`./workbook grade --extra-tests DIR` sets it in
+# its own builds), every ${WORKBOOK_EXTRA_TESTS_DIR}/<NN_name>_*.cpp is compiled into the
+# exercise's test object library too, so both test programs run those tests as well.
+set(WORKBOOK_EXTRA_TESTS_DIR "" CACHE PATH
+    "Instructor-only test files <NN_name>_*.cpp added to each exercise's suite (grading)")
+# Grading builds also link tools/workbook/grading_server.cpp (named by WORKBOOK_GRADING_SERVER)
+# into the learner's test program <NN_name>_test: a fork server that starts each graded test case
+# in a fresh process without loading LibTorch again. It does nothing unless the grader asks.
+set(WORKBOOK_GRADING_SERVER "" CACHE FILEPATH "Fork server linked into <NN_name>_test (grading builds only)")
+
 function(workbook_add_exercise name)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "" "TEST;PROGRAM;TIMEOUT" "SOURCES;LIBRARIES")
   if(NOT ARG_SOURCES)
@@ -43,7 +53,13 @@ function(workbook_add_exercise name)
   endforeach()
   target_link_libraries(${name}_exercise PRIVATE workbook_stub_warnings)
 
-  add_library(${name}_test_object OBJECT "${ARG_TEST}")
+  set(extra_tests "")
+  if(WORKBOOK_EXTRA_TESTS_DIR)
+    file(GLOB extra_tests CONFIGURE_DEPENDS "${WORKBOOK_EXTRA_TESTS_DIR}/${name}_*.cpp")
+    get_filename_component(main_test "${ARG_TEST}" ABSOLUTE)
+    list(REMOVE_ITEM extra_tests "${main_test}")
+  endif()
+  add_library(${name}_test_object OBJECT "${ARG_TEST}" ${extra_tests})
   target_include_directories(${name}_test_object PRIVATE "${header_dir}")
   target_link_libraries(${name}_test_object PRIVATE workbook::test_support ${ARG_LIBRARIES})
   workbook_use_common_settings(${name}_test_object)
@@ -55,6 +71,9 @@ function(workbook_add_exercise name)
       set(test_target ${name}_solution_test)
     endif()
     add_executable(${test_target} $<TARGET_OBJECTS:${name}_test_object>)
+    if(WORKBOOK_GRADING_SERVER AND variant STREQUAL "exercise")
+      target_sources(${test_target} PRIVATE "${WORKBOOK_GRADING_SERVER}")
+    endif()
     target_link_libraries(${test_target} PRIVATE ${name}_${variant} workbook::test_support)
     workbook_torch_runtime(${test_target})
     workbook_register_tests(${test_target} "${variant}" "${name}" ${ARG_TIMEOUT})

@@ -116,7 +116,7 @@ TEST_F(EndToEnd, CheckFailsWithTheTeachingMessagesFirst) {
   EXPECT_LT(first, check.output.find("0 of 4 tests pass")) << "failures come before the summary";
   EXPECT_TRUE(has(check.output, "not implemented yet: return a + b (exercises/01_hello/hello.cpp:")) << check.output;
   EXPECT_TRUE(has(check.output, "1 test skipped (Cuda0: not available here)")) << check.output;
-  EXPECT_TRUE(has(check.output, "Next: add in exercises/01_hello/hello.cpp")) << check.output;
+  EXPECT_TRUE(has(check.output, "Next: add() in exercises/01_hello/hello.cpp")) << check.output;
   EXPECT_FALSE(has(check.output, "[ RUN")) << "GoogleTest's own progress lines stay out";
 }
 
@@ -125,7 +125,7 @@ TEST_F(EndToEnd, SolvingOneFunctionTurnsItsTestGreen) {
   const Outcome check = runner({"check"});  // the current exercise by default
   EXPECT_EQ(check.status, 1) << check.output;
   EXPECT_TRUE(has(check.output, "01_hello")) << check.output;
-  EXPECT_TRUE(has(check.output, "1 of 4 tests pass. Next: greet")) << check.output;
+  EXPECT_TRUE(has(check.output, "1 of 4 tests pass. Next: greet()")) << check.output;
   EXPECT_TRUE(has(check.output, "\u2714 1 test passing:\n    Hello.AddSumsTwoNumbers")) << check.output;
   const Outcome list = runner({"list"});
   EXPECT_TRUE(has(list.output, "01  Hello, runner     1 of 4 tests passing")) << list.output;
@@ -190,7 +190,7 @@ TEST_F(EndToEnd, WatchChecksAgainOnEverySave) {
 
 TEST_F(EndToEnd, WatchMovesOnWhenAnExerciseIsDone) {
   fs::copy_file(kWork / "solutions" / "01_hello" / "hello.cpp", kHello, fs::copy_options::overwrite_existing);
-  const Outcome watch = runner({"watch", "--max-runs", "2"});
+  const Outcome watch = runner({"watch", "01", "--max-runs", "2"});
   EXPECT_EQ(watch.status, 1) << watch.output;
   EXPECT_TRUE(has(watch.output, "01_hello: all 4 tests pass.")) << watch.output;
   EXPECT_TRUE(has(watch.output, "Moving on to 02_more")) << watch.output;
@@ -198,6 +198,17 @@ TEST_F(EndToEnd, WatchMovesOnWhenAnExerciseIsDone) {
   const Outcome list = runner({"list"});
   EXPECT_TRUE(has(list.output, "01  Hello, runner     done")) << list.output;
   EXPECT_TRUE(has(list.output, "1 of 2 exercises done, 4 of 6 tests passing.")) << list.output;
+}
+
+TEST_F(EndToEnd, WatchStopsCleanlyOnCtrlC) {
+  Command command;
+  const std::string runner_command = std::string(RUNNER_EXE) + " --root " + kWork.string() + " --build-dir " +
+                                     (kWork / "build" / "dev").string() + " watch 02 --interval 0.1";
+  command.argv = {"sh", "-c", runner_command + " & pid=$!; sleep 2; kill -INT $pid; wait $pid; echo \"status=$?\""};
+  command.timeout = 60s;
+  const ProcessResult result = run_process(command);
+  EXPECT_TRUE(has(result.output, "Stopped watching.")) << result.output;
+  EXPECT_TRUE(has(result.output, "status=0")) << result.output;
 }
 
 TEST_F(EndToEnd, RunBuildsAndRunsTheProgram) {

@@ -75,6 +75,18 @@ TEST(GtestReport, AnIncompleteReportIsAnErrorNeverAPass) {
   EXPECT_THROW(parse_gtest_report(R"({"testsuites": [{"name": "A"}]})"), GtestReportError);
 }
 
+TEST(GtestReport, RepairsGoogleTestsEscapingOfUtf8) {
+  // GoogleTest 1.12 writes "—" (E2 80 94) as "\u00e2\u0080\u0094".
+  const auto tests = parse_gtest_report(
+      R"({"testsuites": [{"name": "S", "testsuite": [{"name": "T", "result": "COMPLETED",
+          "failures": [{"failure": "t.cpp:1\ngot Float \u00E2\u0080\u0094 did you forget .to()? caf\u00C3\u00A9"}]}]}]})");
+  ASSERT_EQ(tests.size(), 1u);
+  EXPECT_EQ(tests[0].failures[0], "t.cpp:1\ngot Float \u2014 did you forget .to()? caf\u00e9");
+  EXPECT_EQ(repair_gtest_text("plain ascii"), "plain ascii");
+  EXPECT_EQ(repair_gtest_text("already \u2014 right"), "already \u2014 right");
+  EXPECT_EQ(repair_gtest_text("caf\u00e9"), "caf\u00e9") << "a lone Latin-1 character is not mangled UTF-8";
+}
+
 TEST(GtestRun, ReadsARealProgramsResults) {
   const GtestRun run = run_gtest(RUNNER_SAMPLE_GTEST, options());
   ASSERT_FALSE(run.ended_early) << run.problem;

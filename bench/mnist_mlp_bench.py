@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""The PyTorch (Python) half of the MNIST MLP benchmark.
+
+bench/mnist_mlp_bench.cpp starts this script once with --serve and alternates epochs with it: a
+C++ epoch, a Python epoch, a C++ epoch... so that both see the same machine state, even on a
+machine busy with other work. The two sides build the same network (784-256-128-10, ReLU), the
+same optimizer (SGD, lr 0.01, momentum 0.9), the same synthetic data and the same batches (the
+same seed drives LibTorch's one generator in the same order on both sides, so even the losses
+agree), on the same thread count. With Debian's python3-torch and libtorch-dev both sides run the
+same libtorch.so, so the ratio isolates the language.
+
+Alone, it measures Python only:
+
+    /usr/bin/python3 bench/mnist_mlp_bench.py --batch 64 --threads 1            # name value unit
+    /usr/bin/python3 bench/mnist_mlp_bench.py --batch 64 --threads 1 --json     # one JSON object
+
+--serve protocol, one line each way: "setup VARIANT BATCH THREADS SAMPLES SEED" (VARIANT is
+reference, preshuffled or eval) answers "ok"; "run" runs one epoch and answers "SECONDS RESULT"
+(the epoch's mean loss, or the number of correct predictions); "quit" ends.
+
+Exit status 3 (with a message saying how to install it) when torch cannot be imported.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+try:
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+except ImportError as error:  # pragma: no cover - depends on the machine
+    print(f"mnist_mlp_bench.py: cannot import torch ({error}) with {sys.executable}.\n"
+          "  Debian/Ubuntu: sudo apt-get install python3-torch   (the same LibTorch as libtorch-dev)\n"
+          "  elsewhere: pip install torch, or point WORKBOOK_BENCH_PYTHON at a python3 that has it",
+          file=sys.stderr)
+    sys.exit(3)
+
+INPUTS, HIDDEN1, HIDDEN2, CLASSES = 28 * 28, 256, 128, 10
+
+
+class Net(nn.Module):
+    """solutions/08_mnist_mlp's NetImpl, line for line."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(INPUTS, HIDDEN1)
+        self.fc2 = nn.Linear(HIDDEN1, HIDDEN2)
+        self.fc3 = nn.Linear(HIDDEN2, CLASSES)
+
+    def forward(self, x):
+        x = x.view(x.size(0), INPUTS)
+        x = torch.relu(self.fc1(x))
+        x = torch.relu(self.fc2(x))
+        return self.fc3(x)
+
+
+def make_data(samples, seed):
+    """Synthetic MNIST-shaped data, drawn exactly as the C++ side draws it."""
+    torch.manual_seed(seed)
+    images = torch.randn(samples, 1, 28, 28)
+    labels = torch.randint(0, CLASSES, (samples,), dtype=torch.int64)
+    return images, labels
+
+
+def make_model():
+    net = Net()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    return net, optimizer
+
+
+def train_reference(net, optimizer, images, labels, batch_size):
+    """solutions/08_mnist_mlp's train_epoch: a fresh order, then index_select per batch."""
+    net.train()
+    n = images.size(0)
+    order = torch.randperm(n)
+    total = 0.0
+    for start in range(0, n, batch_size):
+        index = order[start:start + batch_size]
+        x = images.index_select(0, index)
+        y = labels.index_select(0, index)
+        optimizer.zero_grad()
+        loss = F.cross_entropy(net(x), y)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * index.size(0)
+    return total / n
+
+
+def train_preshuffled(net, optimizer, images, labels, batch_size, buffers):
+    """The same batches, gathered once per epoch into preallocated buffers: no per-batch copy."""
+    net.train()
+    n = images.size(0)
+    order = torch.randperm(n)
+    x_all, y_all = buffers
+    torch.index_select(images, 0, order, out=x_all)
+    torch.index_select(labels, 0, order, out=y_all)
+    total = 0.0
+    for start in range(0, n, batch_size):
+        size = min(batch_size, n - start)
+        x = x_all.narrow(0, start, size)
+        y = y_all.narrow(0, start, size)
+        optimizer.zero_grad()
+        loss = F.cross_entropy(net(x), y)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * size
+    return total / n
+
+
+def evaluate(net, images, labels, batch_size):
+    """Predictions batch by batch under inference_mode; returns the number correct."""
+    net.eval()
+    n = images.size(0)
+    correct = 0
+    with torch.inference_mode():
+        for start in range(0, n, batch_size):
+            size = min(batch_size, n - start)
+            predictions = net(images.narrow(0, start, size)).argmax(1)
+            correct += int(predictions.eq(labels.narrow(0, start, size)).sum().item())
+    return correct
+
+
+VARIANTS = ("reference", "preshuffled", "eval")
+
+
+def make_epoch(variant, batch, threads, samples, seed):
+    """A fresh start from the seed, as the C++ side makes it: one call = one timed epoch."""
+    torch.set_num_threads(threads)
+    images, labels = make_data(samples, seed)
+    net, optimizer = make_model()
+    if variant == "reference":
+        return lambda: train_reference(net, optimizer, images, labels, batch)
+    if variant == "preshuffled":
+        buffers = (torch.empty_like(images), torch.empty_like(labels))
+        return lambda: train_preshuffled(net, optimizer, images, labels, batch, buffers)
+    if variant == "eval":
+        return lambda: evaluate(net, images, labels, batch)
+    raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+
+
+def timed(epoch):
+    start = time.perf_counter()
+    result = epoch()
+    return time.perf_counter() - start, result
+
+
+def serve():
+    """Answers the C++ driver's requests on stdin, one line each, until "quit" or end of input."""
+    epoch = None
+    for line in sys.stdin:
+        words = line.split()
+        try:
+            if words == ["quit"]:
+                break
+            if words and words[0] == "setup" and len(words) == 6:
+                epoch = make_epoch(words[1], *map(int, words[2:]))
+                reply = "ok"
+            elif words == ["run"] and epoch is not None:
+                seconds, result = timed(epoch)
+                reply = f"{seconds!r} {result!r}"
+            else:
+                reply = f"error: unexpected request {line.strip()!r}"
+        except Exception as error:  # reported to the driver, which goes on without Python
+            reply = f"error: {error}"
+        print(reply, flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--serve", action="store_true", help="answer the C++ driver on stdin (see above)")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--samples", type=int, default=8192, help="samples per timed epoch")
+    parser.add_argument("--reps", type=int, default=5, help="timed epochs; the median counts")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed epochs first")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    if args.serve:
+        serve()
+        return
+
+    tag = f"b{args.batch}_t{args.threads}"
+    results, first, seconds = {}, {}, {}
+    for variant in VARIANTS:
+        epoch = make_epoch(variant, args.batch, args.threads, args.samples, args.seed)
+        runs = [timed(epoch) for _ in range(args.warmup + args.reps)]
+        first[variant] = runs[0][1]
+        seconds[variant] = [run[0] for run in runs[args.warmup:]]
+        name = f"eval_{tag}_python" if variant == "eval" else f"train_{tag}_python_{variant}"
+        results[name] = (args.samples / statistics.median(seconds[variant]), "samples/s")
+
+    if args.json:
+        print(json.dumps({
+            "benchmark": "mnist_mlp_python",
+            "context": {"python": sys.version.split()[0], "torch": torch.__version__,
+                        "threads": torch.get_num_threads(), "batch": args.batch,
+                        "samples": args.samples, "reps": args.reps, "warmup": args.warmup,
+                        "seed": args.seed},
+            "results": {name: {"value": value, "unit": unit} for name, (value, unit) in results.items()},
+            "first_epoch": first,
+            "seconds": seconds,
+        }))
+    else:
+        for name, (value, unit) in results.items():
+            print(f"{name} {value:.6g} {unit}")
+
+
+if __name__ == "__main__":
+    main()

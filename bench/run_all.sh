@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Every benchmark, one after the other in the same run, then the issue's targets met or missed.
+# `./workbook bench [--json] [--full]` builds bench_mnist_mlp and runs this.
+#
+#   bench/run_all.sh [--json] [--full] [--build DIR] [--runs N] [--reps N]
+#
+#   --json       one JSON object: {"mnist_mlp": {...}, "edit_to_feedback": {...}}
+#   --full       also the clean build and the full verify (minutes; see edit_to_feedback.sh)
+#   --build DIR  the build directory holding bench/bench_mnist_mlp (default build/dev)
+#   --runs N     timed edits of edit_to_feedback.sh (default 5)
+#   --reps N     timed epochs per measurement of bench_mnist_mlp (default 5)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="$ROOT/build/dev" JSON=0
+mlp_args=() edit_args=()
+while (($#)); do
+  case $1 in
+    --json) JSON=1; shift ;;
+    --full) edit_args+=(--full); shift ;;
+    --build) BUILD="$(cd "$2" && pwd)"; shift 2 ;;
+    --runs) edit_args+=(--runs "$2"); shift 2 ;;
+    --reps) mlp_args+=(--reps "$2"); shift 2 ;;
+    -h|--help) sed -n '2,12s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "run_all.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+MLP="$BUILD/bench/bench_mnist_mlp"
+if [[ ! -x $MLP ]]; then
+  [[ -f "$BUILD/CMakeCache.txt" ]] || { echo "run_all.sh: $BUILD is not configured: run ./workbook bench" >&2; exit 1; }
+  cmake --build "$BUILD" --target bench_mnist_mlp >&2
+fi
+
+# The throughput figures first, before edit_to_feedback starts compilers on every core.
+if ((JSON)); then
+  mlp="$("$MLP" "${mlp_args[@]}" --json)"
+  edit="$("$ROOT/bench/edit_to_feedback.sh" "${edit_args[@]}" --json)"
+  printf '{"mnist_mlp": %s, "edit_to_feedback": %s}\n' "$mlp" "$edit"
+  exit 0
+fi
+
+lines="$(mktemp)"
+trap 'rm -f "$lines"' EXIT
+"$MLP" "${mlp_args[@]}" | tee "$lines"
+echo
+"$ROOT/bench/edit_to_feedback.sh" "${edit_args[@]}" | tee -a "$lines"
+
+# The targets of the benchmarks issue, checked against the figures above.
+awk '
+  !/^#/ && NF == 3 { value[$1] = $2 }
+  function verdict(name, ok, text) { printf "# target %-40s %s (%s)\n", name, ok ? "met" : "MISSED", text }
+  END {
+    print "#"
+    if ("edit_to_feedback_median" in value)
+      verdict("edit-to-feedback median <= 3 s", value["edit_to_feedback_median"] <= 3,
+              value["edit_to_feedback_median"] " s")
+    for (name in value) {
+      if (name !~ /^train_b(64|256)_t[0-9]+_ratio_/) continue
+      floor = name ~ /^train_b64_/ ? 1.3 : 1.1
+      verdict(name " >= " floor, value[name] >= floor, sprintf("%.2fx", value[name]))
+    }
+    if ("clean_build_plus_verify" in value)
+      verdict("clean build + full verify <= 300 s", value["clean_build_plus_verify"] <= 300,
+              value["clean_build_plus_verify"] " s")
+  }' "$lines" | sort -s -k3,3

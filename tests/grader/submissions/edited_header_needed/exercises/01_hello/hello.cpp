@@ -1,0 +1,13 @@
+#include "hello.h"
+
+int add(int a, int b) { return sum_of(a, b); }
+
+int sum_of(int a, int b) { return a + b; }
+
+std::string greet(const std::string& name) { return "Hello, " + name + "!"; }
+
+std::vector<int> squares(int n) {
+  std::vector<int> result;
+  for (int i = 1; i <= n; ++i) result.push_back(i * i);
+  return result;
+}

@@ -1,0 +1,3 @@
+#include "more.h"
+
+int twice(int x) { return 2 * x; }

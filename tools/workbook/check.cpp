@@ -1,0 +1,350 @@
+#include "check.h"
+
+#include "commands.h"
+#include "report.h"
+#include "terminal.h"
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace workbook::runner {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kFailuresShown = 5;
+
+/// A build progress callback that keeps one status line up to date.
+std::function<void(std::string_view)> progress_display(const std::string& what) {
+  if (!terminal().stdout_is_tty) return {};
+  return [what](std::string_view line) {
+    if (const auto progress = build_progress(line)) {
+      status_line("  building " + what + " [" + std::to_string(progress->first) + "/" +
+                  std::to_string(progress->second) + "]");
+    }
+  };
+}
+
+void save_build_log(const Session& session, const std::string& log) {
+  std::error_code error;
+  fs::create_directories(session.workbook.state_dir(), error);
+  std::ofstream(session.workbook.state_dir() / "last_build.log") << log;
+}
+
+std::vector<std::string> hint_functions(const Exercise& exercise) {
+  std::vector<std::string> functions;
+  for (const auto& hint : exercise.hints) functions.push_back(hint.function);
+  return functions;
+}
+
+}  // namespace
+
+void ensure_configured(const Session& session) {
+  const Workbook& wb = session.workbook;
+  if (is_configured(wb.build())) return;
+  std::cerr << bold("==>") << " Configuring " << wb.relative(wb.build()) << " (the first time only)" << std::endl;
+  const ProcessResult result = configure(wb.root(), wb.build());
+  if (!result.ok()) {
+    std::cerr << result.output;
+    throw std::runtime_error("configuring " + wb.relative(wb.build()) + " failed (CMake's output above).");
+  }
+  std::istringstream lines(result.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("-- LibTorch", 0) == 0 || line.rfind("-- GoogleTest", 0) == 0 || line.rfind("-- Linker", 0) == 0) {
+      std::cerr << line << "\n";
+    }
+  }
+}
+
+Evaluation evaluate(Session& session, const Exercise& exercise) {
+  const Workbook& wb = session.workbook;
+  Evaluation ev;
+  ev.exercise = &exercise;
+  // Taken before building: a file saved during the build makes this record stale, as it should.
+  const std::string fingerprint = wb.fingerprint(exercise);
+
+  BuildOptions options;
+  options.on_line = progress_display(exercise.dir);
+  const ProcessResult build = build_targets(wb.build(), {wb.test_target(exercise)}, options);
+  finish_status_line();
+  if (build.end == ProcessEnd::kInterrupted || interrupt_requested()) {
+    ev.interrupted = true;
+    return ev;
+  }
+  const fs::path executable = wb.test_executable(exercise);
+  if (!build.ok() || !fs::exists(executable)) {
+    save_build_log(session, build.output);
+    ev.error = first_error(build.output, wb.exercise_files(exercise));
+    if (!ev.error) {
+      ev.build_failure = build.ok() ? "built, but " + wb.relative(executable) + " is not there"
+                                    : "the build failed (" + build.describe() + "):\n" + output_tail(build.output, 20);
+    }
+    ev.progress.state = ExerciseState::kBuildError;
+    ev.progress.build_error = ev.error ? format_error(*ev.error, wb.root()) : ev.build_failure;
+  } else {
+    ev.built = true;
+    GtestOptions options;
+    options.scratch_dir = session.scratch();
+    options.timeout = session.suite_timeout;
+    options.cwd = executable.parent_path();
+    if (terminal().stdout_is_tty) status_line("  running the tests of " + exercise.dir);
+    ev.suite = run_suite(executable, options, session.case_timeout, session.jobs);
+    finish_status_line();
+    // GoogleTest runs plain TESTs before parameterised ones; the learner works through the file
+    // (and the lesson) from top to bottom, so that is the order to report in.
+    std::stable_sort(ev.suite.tests.begin(), ev.suite.tests.end(), [](const TestResult& a, const TestResult& b) {
+      return a.file != b.file ? a.file < b.file : a.line < b.line;
+    });
+    if (ev.suite.interrupted) {
+      ev.interrupted = true;
+      return ev;
+    }
+    ev.progress = summarize(ev.suite, wb.root());
+  }
+  ev.progress.fingerprint = fingerprint;
+  ev.progress.checked_at = utc_timestamp();
+  session.progress.put(exercise.dir, ev.progress);
+  session.progress.save();
+  return ev;
+}
+
+bool is_fresh(const Session& session, const Exercise& exercise, const ExerciseProgress& progress) {
+  if (progress.fingerprint != session.workbook.fingerprint(exercise)) return false;
+  return progress.state == ExerciseState::kBuildError || fs::exists(session.workbook.test_executable(exercise));
+}
+
+bool refresh(Session& session, const std::vector<const Exercise*>& exercises) {
+  std::vector<const Exercise*> stale;
+  for (const auto* exercise : exercises) {
+    const auto record = session.progress.get(exercise->dir);
+    if (!record || !is_fresh(session, *exercise, *record)) stale.push_back(exercise);
+  }
+  if (stale.empty()) return true;
+  if (!terminal().stdout_is_tty) {
+    std::cerr << "Building and checking " << plural(static_cast<long long>(stale.size()), "exercise") << "...\n";
+  }
+  if (stale.size() > 1) {
+    // One build for all of them: the build tool runs their compilations in parallel.
+    std::vector<std::string> targets;
+    for (const auto* exercise : stale) targets.push_back(session.workbook.test_target(*exercise));
+    BuildOptions options;
+    options.on_line = progress_display(plural(static_cast<long long>(stale.size()), "exercise"));
+    const ProcessResult build = build_targets(session.workbook.build(), targets, options);
+    finish_status_line();
+    if (build.end == ProcessEnd::kInterrupted || interrupt_requested()) return false;
+  }
+  int index = 0;
+  for (const auto* exercise : stale) {
+    ++index;
+    if (terminal().stdout_is_tty) {
+      status_line("  checking " + exercise->dir + " (" + std::to_string(index) + " of " + std::to_string(stale.size()) + ")");
+    }
+    const Evaluation ev = evaluate(session, *exercise);
+    if (ev.interrupted) return false;
+  }
+  finish_status_line();
+  return true;
+}
+
+const Exercise* first_unfinished(Session& session) {
+  for (const auto* exercise : session.workbook.exercises()) {
+    const auto record = session.progress.get(exercise->dir);
+    if (!record || record->state != ExerciseState::kDone) return exercise;
+  }
+  return nullptr;
+}
+
+std::string describe_status(const Session& session, const Exercise& exercise, const ExerciseProgress& p,
+                            bool* not_started) {
+  if (not_started != nullptr) *not_started = false;
+  switch (p.state) {
+    case ExerciseState::kDone:
+      return green("done");
+    case ExerciseState::kBuildError:
+      return red("does not compile");
+    case ExerciseState::kNoTests:
+      return dim("no tests yet");
+    case ExerciseState::kBroken:
+      return red("its test program does not run");
+    case ExerciseState::kInProgress:
+      break;
+  }
+  if (p.passed == 0 && session.workbook.untouched(exercise)) {
+    if (not_started != nullptr) *not_started = true;
+    return "not started";
+  }
+  return yellow(std::to_string(p.passed) + " of " + std::to_string(p.graded()) + " tests passing");
+}
+
+void print_evaluation(const Session& session, const Evaluation& ev, bool all) {
+  const Workbook& wb = session.workbook;
+  const Exercise& exercise = *ev.exercise;
+  const std::string cmd = wb.command();
+  std::string sources;
+  for (const auto& file : wb.learner_sources(exercise)) sources += (sources.empty() ? "" : ", ") + wb.relative(file);
+  std::cout << bold(exercise.dir) << " " << dash() << " " << exercise.name << "\n";
+
+  if (!ev.built) {
+    std::cout << "\n" << mark_fail() << " " << red("Your code does not compile yet:") << "\n\n";
+    if (ev.error) {
+      std::cout << format_error(*ev.error, wb.root());
+      if (!ev.error->in_learner_file && !ev.error->linker) {
+        std::cout << dim("  (this error is not in your file: the workbook itself may be broken, or a header was edited)")
+                  << "\n";
+      }
+      if (ev.error->linker) {
+        std::cout << "  A function the header declares is missing or misspelt in " << sources << ".\n";
+      }
+      if (ev.error->total_errors > 1) {
+        std::cout << dim("  (" + plural(ev.error->total_errors - 1, "more error") + " after this one; fix this first)") << "\n";
+      }
+    } else {
+      std::cout << ev.build_failure << "\n";
+    }
+    std::cout << dim("  full compiler output: " + wb.relative(wb.state_dir() / "last_build.log")) << "\n";
+    std::cout << "\nFix it in " << sources << ", then run " << cmd << " check " << exercise.number() << ".\n";
+    return;
+  }
+
+  const SuiteResult& suite = ev.suite;
+  const ExerciseProgress& p = ev.progress;
+  if (p.state == ExerciseState::kBroken) {
+    std::cout << "\n" << mark_fail() << " " << red("The test program could not be run: ") << suite.problem << "\n"
+              << output_tail(suite.process.output) << "Try " << cmd << " doctor.\n";
+    return;
+  }
+  if (p.state == ExerciseState::kNoTests) {
+    std::cout << "\n" << mark_todo() << " This exercise has no tests yet.\n";
+    return;
+  }
+  if (suite.isolated) {
+    std::cout << "\n"
+              << yellow("Note: ") << suite.problem
+              << "; each test was then run on its own to find the one responsible.\n";
+  }
+
+  std::map<std::string, int> runs;  // show the device only where a test ran on several
+  for (const auto& test : suite.tests) {
+    if (test.status != TestStatus::kSkipped) ++runs[short_name(test, false)];
+  }
+  auto name_of = [&](const TestResult& test) { return short_name(test, runs[short_name(test, false)] > 1); };
+
+  std::vector<const TestResult*> failing, passing, skipped;
+  for (const auto& test : suite.tests) {
+    if (test.status == TestStatus::kPassed) passing.push_back(&test);
+    else if (test.status == TestStatus::kSkipped) skipped.push_back(&test);
+    else failing.push_back(&test);
+  }
+
+  const int shown = all ? static_cast<int>(failing.size()) : std::min<int>(kFailuresShown, static_cast<int>(failing.size()));
+  for (int i = 0; i < shown; ++i) {
+    const TestResult& test = *failing[i];
+    std::cout << "\n" << mark_fail() << " " << bold(name_of(test));
+    if (test.status == TestStatus::kEndedEarly) std::cout << " " << red("(ended early)");
+    std::cout << "\n";
+    std::string first_location;
+    int count = 0;
+    for (const auto& failure : test.failures) {
+      if (++count > 3 && !all) {
+        std::cout << dim("    (" + plural(static_cast<long long>(test.failures.size()) - 3, "more failure") + ")") << "\n";
+        break;
+      }
+      std::string location;
+      std::cout << indent_lines(clean_failure(failure, wb.root(), &location), "    ");
+      if (first_location.empty()) first_location = location;
+    }
+    if (!first_location.empty()) std::cout << dim("    (" + first_location + ")") << "\n";
+  }
+  if (shown < static_cast<int>(failing.size())) {
+    std::string names;
+    for (std::size_t i = static_cast<std::size_t>(shown); i < failing.size(); ++i) {
+      names += (names.empty() ? "" : ", ") + name_of(*failing[i]);
+    }
+    std::cout << "\n" << mark_fail() << " "
+              << plural(static_cast<long long>(failing.size()) - shown, "more failing test") << ":\n"
+              << wrap(names, "    ") << dim("    (" + cmd + " check " + exercise.number() + " --all shows them in full)") << "\n";
+  }
+  if (!passing.empty()) {
+    std::string names;
+    for (const auto* test : passing) names += (names.empty() ? "" : ", ") + name_of(*test);
+    std::cout << "\n" << mark_pass() << " " << plural(static_cast<long long>(passing.size()), "test") << " passing";
+    if (passing.size() <= 12 || all) {
+      std::cout << ":\n" << wrap(names, "    ");
+    } else {
+      std::cout << "\n";
+    }
+  }
+  if (!skipped.empty()) {
+    std::set<std::string> params;
+    for (const auto* test : skipped) {
+      const auto name = display_name(*test);
+      params.insert(name.param.empty() ? name.test : name.param);
+    }
+    std::string list;
+    for (const auto& param : params) list += (list.empty() ? "" : ", ") + param;
+    std::cout << "\n" << mark_todo() << " " << plural(static_cast<long long>(skipped.size()), "test") << " skipped ("
+              << list << ": not available here)\n";
+  }
+
+  std::cout << "\n";
+  if (p.state == ExerciseState::kDone) {
+    std::cout << mark_pass() << " " << green(bold(exercise.dir + ": all " + plural(p.passed, "test") + " pass."))
+              << " Well done!\n";
+    return;
+  }
+  std::cout << bold(std::to_string(p.passed) + " of " + std::to_string(p.graded()) + " tests pass.");
+  const std::string function = function_for_test(hint_functions(exercise), p.first_failure);
+  if (!function.empty()) {
+    std::cout << " Next: " << cyan(function + "()") << " in " << sources << ".\n";
+  } else if (!p.first_failure.empty()) {
+    std::cout << " Next: make " << cyan(p.first_failure) << " pass (" << sources << ").\n";
+  } else {
+    std::cout << "\n";
+  }
+  std::cout << dim("lesson: " + wb.relative(wb.exercise_dir(exercise) / "README.md") + " " + dash() + " stuck? " + cmd +
+                   " hint " + exercise.number())
+            << "\n";
+}
+
+const Exercise* current_exercise(Session& session, std::optional<Evaluation>* evaluation) {
+  for (const auto* candidate : session.workbook.exercises()) {
+    const auto record = session.progress.get(candidate->dir);
+    if (record && is_fresh(session, *candidate, *record)) {
+      if (record->state == ExerciseState::kDone) continue;
+      return candidate;
+    }
+    Evaluation ev = evaluate(session, *candidate);
+    if (ev.interrupted) return nullptr;
+    if (ev.progress.state == ExerciseState::kDone) continue;
+    if (evaluation != nullptr) *evaluation = std::move(ev);
+    return candidate;
+  }
+  return nullptr;
+}
+
+int cmd_check(Session& session, const std::string& query, bool all) {
+  const Exercise* exercise = nullptr;
+  std::optional<Evaluation> ev;
+  if (!query.empty()) {
+    exercise = &session.workbook.resolve(query);
+  } else {
+    exercise = current_exercise(session, &ev);
+    if (interrupt_requested()) return 130;
+    if (exercise == nullptr) {
+      std::cout << mark_pass() << " " << green(bold("Every exercise passes. Well done!")) << "\n";
+      return 0;
+    }
+  }
+  if (!ev) ev = evaluate(session, *exercise);
+  if (ev->interrupted) return 130;
+  session.progress.set_current(exercise->dir);
+  session.progress.save();
+  print_evaluation(session, *ev, all);
+  return ev->progress.state == ExerciseState::kDone ? 0 : 1;
+}
+
+}  // namespace workbook::runner

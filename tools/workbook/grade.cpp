@@ -1,0 +1,888 @@
+#include "grade.h"
+
+#include "build.h"
+#include "grade_report.h"
+#include "grade_rules.h"
+#include "graded_test.h"
+#include "gtest_results.h"
+#include "report.h"
+#include "submission.h"
+#include "terminal.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace workbook::runner {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kDefaultTimeoutSeconds = 60;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+std::string now_utc() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+std::string format_duration(double seconds) {
+  const long long total = static_cast<long long>(std::llround(seconds));
+  if (total < 90) return std::to_string(total) + " s";
+  return std::to_string(total / 60) + " min " + std::to_string(total % 60) + " s";
+}
+
+/// One graded test case, as the instructor's build lists it.
+struct ListedCase {
+  std::string name;     ///< GoogleTest's full name
+  std::string display;  ///< "Suite.Test [Param]"
+  double weight = 1;
+  double max_points = 0;
+};
+
+/// One exercise to grade: the manifest's entry, its time limit and its test cases.
+struct Unit {
+  const Exercise* exercise = nullptr;
+  int timeout_seconds = kDefaultTimeoutSeconds;
+  std::vector<ListedCase> cases;
+};
+
+/// A build of the instructor's tree whose learner sources come from `staging`/exercises.
+struct Slot {
+  int index = 0;
+  fs::path dir, staging, build, scratch;
+};
+
+/// Everything the workers share.
+struct Context {
+  const Workbook* workbook = nullptr;
+  std::map<std::string, std::string> stubs;  ///< the instructor's stubs, by workbook path
+  std::vector<Unit> units;
+  std::vector<std::pair<std::string, std::string>> test_env;
+  int test_threads = 1;
+  int build_jobs = 1;
+  int compile_timeout_seconds = 600;
+  bool reuse = true;
+  bool fork_server = false;  ///< the learner's test programs have the fork server linked in
+  /// Results by exercise id + sources. An entry that is not ready is being graded by another
+  /// slot: wait for it rather than grade the same code twice.
+  struct CacheEntry {
+    bool ready = false;
+    GradedExercise result;
+  };
+  std::mutex cache_mutex;
+  std::condition_variable cache_changed;
+  std::map<std::string, CacheEntry> cache;
+  std::atomic<int> reused{0};
+};
+
+std::string display_of(const std::string& full_name) {
+  TestResult test;
+  const auto dot = full_name.find('.');
+  test.suite = dot == std::string::npos ? full_name : full_name.substr(0, dot);
+  test.name = dot == std::string::npos ? "" : full_name.substr(dot + 1);
+  return short_name(test, true);
+}
+
+/// Writes `content` to `file` with a fresh modification time, so that the build sees a change.
+void write_source(const fs::path& file, const std::string& content) {
+  fs::create_directories(file.parent_path());
+  const fs::path temporary = file.string() + ".grading-tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << content;
+    if (!out) throw std::runtime_error("cannot write " + temporary.string());
+  }
+  fs::rename(temporary, file);
+  fs::last_write_time(file, fs::file_time_type::clock::now());
+}
+
+/// The instructor's untouched stubs of every learner source ("exercises/<dir>/<file>"): from git
+/// HEAD or the pristine snapshot, else the files as they are.
+std::map<std::string, std::string> instructor_stubs(const Workbook& wb) {
+  std::map<std::string, std::string> stubs;
+  for (const auto& exercise : wb.manifest().exercises()) {
+    for (const auto& source : exercise.sources) {
+      auto text = wb.pristine_source(exercise, source);
+      if (!text) text = read_text(wb.exercise_dir(exercise) / source);
+      stubs["exercises/" + exercise.dir + "/" + source] = text.value_or("");
+    }
+  }
+  return stubs;
+}
+
+/// `cmake --build build --target targets...` with a time limit; the log comes back.
+ProcessResult build(const fs::path& build_dir, const std::vector<std::string>& targets, int jobs, int timeout_seconds) {
+  Command command;
+  command.argv = {"cmake", "--build", build_dir.string(), "--parallel", std::to_string(std::max(1, jobs)), "--target"};
+  command.argv.insert(command.argv.end(), targets.begin(), targets.end());
+  if (cmake_cache_value(build_dir, "CMAKE_GENERATOR").find("Ninja") != std::string::npos) {
+    command.argv.insert(command.argv.end(), {"--", "-k", "0"});
+  }
+  command.timeout = std::chrono::seconds(timeout_seconds);
+  command.max_output = std::size_t{4} << 20;
+  return run_process(command);
+}
+
+/// Configures the slot's build (once) and brings its cache in line with this run's settings.
+void configure_slot(const Workbook& wb, const Slot& slot, const fs::path& extra_tests, const fs::path& server) {
+  const std::string exercises_dir = (slot.staging / "exercises").string();
+  const std::string extra = extra_tests.empty() ? "" : extra_tests.string();
+  // Tests are listed by the grader, not at build time: a learner's program that dies on start-up
+  // is then reported as crashed tests, not as a build failure (and no build runs it).
+  const std::vector<std::string> settings = {"-DWORKBOOK_EXERCISES_DIR=" + exercises_dir,
+                                             "-DWORKBOOK_EXTRA_TESTS_DIR=" + extra,
+                                             "-DWORKBOOK_GRADING_SERVER=" + server.string(),
+                                             "-DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST"};
+  if (!is_configured(slot.build)) {
+    const ProcessResult result = configure(wb.root(), slot.build, settings);
+    if (!result.ok()) {
+      throw std::runtime_error("configuring the grading build " + slot.build.string() + " failed:\n" +
+                               output_tail(result.output, 30));
+    }
+    return;
+  }
+  if (cmake_cache_value(slot.build, "WORKBOOK_EXERCISES_DIR") == exercises_dir &&
+      cmake_cache_value(slot.build, "WORKBOOK_EXTRA_TESTS_DIR") == extra &&
+      cmake_cache_value(slot.build, "WORKBOOK_GRADING_SERVER") == server.string() &&
+      cmake_cache_value(slot.build, "CMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE") == "PRE_TEST") {
+    return;
+  }
+  Command command;
+  command.argv = {"cmake", "-S", wb.root().string(), "-B", slot.build.string()};
+  command.argv.insert(command.argv.end(), settings.begin(), settings.end());
+  command.timeout = std::chrono::minutes(10);
+  const ProcessResult result = run_process(command);
+  if (!result.ok()) {
+    throw std::runtime_error("re-configuring the grading build " + slot.build.string() + " failed:\n" +
+                             output_tail(result.output, 30));
+  }
+}
+
+fs::path test_executable(const Slot& slot, const Exercise& exercise, bool solution = false) {
+  return slot.build / "exercises" / (exercise.dir + (solution ? "_solution_test" : "_test"));
+}
+
+/// Deletes what an earlier build of `exercise` left in the slot: its test program and library.
+void remove_outputs(const Slot& slot, const Exercise& exercise) {
+  std::error_code ignored;
+  const fs::path dir = slot.build / "exercises";
+  fs::remove(dir / (exercise.dir + "_test"), ignored);
+  fs::remove(dir / (exercise.dir + "_test.exe"), ignored);
+  for (const std::string& name : {"lib" + exercise.dir + "_exercise.a", exercise.dir + "_exercise.lib"}) {
+    fs::remove(dir / name, ignored);
+  }
+}
+
+/// Makes the slot ready: its staging folder complete (the instructor's stubs stand in where no
+/// submission has been staged yet, so that CMake can configure), its build configured, and
+/// everything that does not depend on a submission built: the precompiled header and the compiled
+/// tests (<NN>_test_object); in slot 0 also the reference's test programs, which list the tests.
+/// A second run finds all of it up to date.
+void prepare_slot(const Workbook& wb, const Slot& slot, const std::map<std::string, std::string>& stubs,
+                  const fs::path& extra_tests, const fs::path& server, int jobs) {
+  fs::create_directories(slot.staging / "exercises");
+  fs::create_directories(slot.scratch);
+  for (const auto& [path, text] : stubs) {
+    if (!fs::exists(slot.staging / path)) write_source(slot.staging / path, text);
+  }
+  configure_slot(wb, slot, extra_tests, server);
+  std::vector<std::string> targets;
+  for (const auto& name : Workbook(wb.root(), slot.build).registered()) {
+    targets.push_back(name + "_test_object");
+    if (slot.index == 0) targets.push_back(name + "_solution_test");
+  }
+  if (!targets.empty()) build(slot.build, targets, jobs, 3600);  // failures are looked at when listing
+}
+
+/// Lists the graded test cases of `exercise` from slot 0's build of the reference solution: the
+/// instructor's code only (a learner's static initialisers never run here). Throws runtime_error.
+std::vector<std::string> list_cases(const Workbook& wb, const Slot& slot, const Exercise& exercise,
+                                    const std::vector<std::pair<std::string, std::string>>& env) {
+  GtestOptions options;
+  options.env = env;
+  options.scratch_dir = slot.scratch / "list";
+  options.cwd = slot.scratch;
+  const fs::path program = test_executable(slot, exercise, true);
+  if (!fs::exists(program)) {
+    const ProcessResult built = build(slot.build, {exercise.dir + "_solution_test"}, 2, 3600);
+    if (!built.ok() || !fs::exists(program)) {
+      const auto error = first_error(built.output, {});
+      throw std::runtime_error("the reference solution's test program does not build, so the tests to grade are "
+                               "unknown:\n" + (error ? format_error(*error, wb.root()) : output_tail(built.output, 20)));
+    }
+  }
+  std::vector<std::string> names;
+  for (const auto& test : list_gtest(program, options)) {
+    if (!is_other_device_instance(test.full_name())) names.push_back(test.full_name());
+  }
+  return names;
+}
+
+/// Grades one exercise of a staged submission: build, then every test case in its own process.
+GradedExercise run_exercise(Context& context, const Slot& slot, const Unit& unit) {
+  const Workbook& wb = *context.workbook;
+  const Exercise& exercise = *unit.exercise;
+  GradedExercise result;
+  const auto start = Clock::now();
+  std::vector<fs::path> staged;
+  for (const auto& source : exercise.sources) staged.push_back(slot.staging / "exercises" / exercise.dir / source);
+
+  remove_outputs(slot, exercise);
+  const ProcessResult built = build(slot.build, {exercise.dir + "_test"}, context.build_jobs, context.compile_timeout_seconds);
+  const fs::path program = test_executable(slot, exercise);
+  if (built.end == ProcessEnd::kInterrupted) throw std::runtime_error("interrupted");
+  if (!built.ok() || !fs::exists(program)) {
+    result.status = ExerciseStatus::kCompileError;
+    if (built.end == ProcessEnd::kTimedOut) {
+      result.message = "the build did not finish within " + std::to_string(context.compile_timeout_seconds) + " s";
+    } else if (const auto error = first_error(built.output, staged)) {
+      result.message = format_error(*error, slot.staging);
+      if (error->total_errors > 1) result.message += "(and " + plural(error->total_errors - 1, "more error") + ")\n";
+    } else {
+      result.message = "the build failed:\n" + relative_paths(output_tail(built.output, 20), slot.staging);
+    }
+    result.message = relative_paths(relative_paths(result.message, slot.staging), wb.root());
+    for (const auto& listed : unit.cases) {
+      GradedCase test;
+      test.name = listed.name;
+      test.display = listed.display;
+      test.weight = listed.weight;
+      test.max_points = listed.max_points;
+      test.status = CaseStatus::kNotBuilt;
+      test.message = "the exercise does not compile";
+      result.tests.push_back(std::move(test));
+    }
+    result.seconds = seconds_since(start);
+    return result;
+  }
+
+  CaseOptions options;
+  options.timeout = std::chrono::seconds(unit.timeout_seconds);
+  options.scratch_dir = slot.scratch / "reports";
+  options.cwd = slot.scratch / "cwd";
+  options.env = context.test_env;
+  options.env.emplace_back("TMPDIR", (slot.scratch / "tmp").string());
+  options.env.emplace_back("TEST_TMPDIR", (slot.scratch / "tmp").string());
+  options.roots = {slot.staging, wb.root()};
+  fs::create_directories(slot.scratch / "cwd");
+  fs::create_directories(slot.scratch / "tmp");
+
+  std::vector<CaseRun> runs(unit.cases.size());
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> interrupted{false};
+  auto worker = [&] {
+    std::unique_ptr<TestServer> server;
+    if (context.fork_server && next < unit.cases.size()) server = TestServer::start(program, options);
+    while (!interrupted) {
+      const std::size_t i = next++;
+      if (i >= unit.cases.size()) return;
+      runs[i] = run_graded_case(program, unit.cases[i].name, options, server.get());
+      if (runs[i].interrupted) interrupted = true;
+    }
+  };
+  const int threads = std::max(1, std::min<int>(context.test_threads, static_cast<int>(unit.cases.size())));
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& thread : pool) thread.join();
+  if (interrupted || interrupt_requested()) throw std::runtime_error("interrupted");
+
+  int passed = 0;
+  for (std::size_t i = 0; i < unit.cases.size(); ++i) {
+    GradedCase test;
+    test.name = unit.cases[i].name;
+    test.display = unit.cases[i].display;
+    test.weight = unit.cases[i].weight;
+    test.max_points = unit.cases[i].max_points;
+    test.status = runs[i].status;
+    test.message = runs[i].message;
+    test.seconds = std::chrono::duration<double>(runs[i].time).count();
+    if (test.status == CaseStatus::kPassed) {
+      test.points = test.max_points;
+      ++passed;
+    }
+    result.score += test.points;
+    result.tests.push_back(std::move(test));
+  }
+  result.status = passed == static_cast<int>(unit.cases.size()) ? ExerciseStatus::kPassed
+                  : passed > 0                                   ? ExerciseStatus::kPartial
+                                                                 : ExerciseStatus::kFailed;
+  result.seconds = seconds_since(start);
+  return result;
+}
+
+/// Grades one submission in `slot`.
+GradedSubmission grade_submission(Context& context, const Slot& slot, const std::string& origin, const std::string& name) {
+  const auto start = Clock::now();
+  GradedSubmission graded;
+  graded.name = name;
+  graded.origin = origin;
+  graded.graded_at = now_utc();
+  for (const auto& unit : context.units) graded.max_score += unit.exercise->points;
+
+  std::vector<std::string> wanted;
+  for (const auto& unit : context.units) {
+    for (const auto& source : unit.exercise->sources) wanted.push_back("exercises/" + unit.exercise->dir + "/" + source);
+  }
+  const Submission submission = read_submission(origin, wanted);
+  graded.kind = submission.kind;
+  if (!submission.ok()) {
+    graded.problem = submission.problem;
+    graded.seconds = seconds_since(start);
+    return graded;
+  }
+  graded.graded = true;
+
+  // A fresh scratch folder: nothing one submission's tests leave behind reaches the next.
+  std::error_code ignored;
+  fs::remove_all(slot.scratch / "cwd", ignored);
+  fs::remove_all(slot.scratch / "tmp", ignored);
+
+  for (const auto& unit : context.units) {
+    const Exercise& exercise = *unit.exercise;
+    GradedExercise result;
+    std::vector<std::string> missing;
+    std::string key = exercise.dir;
+    for (const auto& source : exercise.sources) {
+      const std::string path = "exercises/" + exercise.dir + "/" + source;
+      const fs::path staged = slot.staging / path;
+      if (const auto found = submission.files.find(path); found != submission.files.end()) {
+        key += '\0' + source + '\0' + found->second;
+      } else {
+        const auto refused = submission.refused.find(path);
+        missing.push_back(path + (refused != submission.refused.end() ? " " + refused->second : " is missing"));
+      }
+    }
+    bool cached = false, owner = false;
+    if (!missing.empty()) {
+      result.status = ExerciseStatus::kNotSubmitted;
+      for (const auto& line : missing) result.message += (result.message.empty() ? "" : "\n") + line;
+      result.message += ": the exercise is not graded (0 points).";
+      for (const auto& listed : unit.cases) {
+        GradedCase test;
+        test.name = listed.name;
+        test.display = listed.display;
+        test.weight = listed.weight;
+        test.max_points = listed.max_points;
+        test.status = CaseStatus::kNotBuilt;
+        test.message = "not submitted";
+        result.tests.push_back(std::move(test));
+      }
+    } else {
+      std::string unsafe;
+      for (const auto& source : exercise.sources) {
+        const std::string path = "exercises/" + exercise.dir + "/" + source;
+        const std::string found = unsafe_include(submission.files.at(path));
+        if (!found.empty() && unsafe.empty()) unsafe = path + ": " + found;
+      }
+      if (!unsafe.empty()) {
+        result.status = ExerciseStatus::kCompileError;
+        result.message = unsafe + "\nThe grader compiles only what the exercise's own folder and the workbook's "
+                                  "headers provide: #include paths may not be absolute or contain \"..\".\n";
+        for (const auto& listed : unit.cases) {
+          GradedCase test;
+          test.name = listed.name;
+          test.display = listed.display;
+          test.weight = listed.weight;
+          test.max_points = listed.max_points;
+          test.status = CaseStatus::kNotBuilt;
+          test.message = "the exercise does not compile";
+          result.tests.push_back(std::move(test));
+        }
+      } else {
+        if (context.reuse) {
+          std::unique_lock<std::mutex> lock(context.cache_mutex);
+          while (true) {
+            const auto [entry, inserted] = context.cache.try_emplace(key);
+            if (inserted) {
+              owner = true;
+              break;
+            }
+            if (entry->second.ready) {
+              result = entry->second.result;
+              cached = true;
+              ++context.reused;
+              break;
+            }
+            context.cache_changed.wait(lock);
+          }
+        }
+        if (!cached) {
+          try {
+            for (const auto& source : exercise.sources) {
+              const std::string path = "exercises/" + exercise.dir + "/" + source;
+              write_source(slot.staging / path, submission.files.at(path));
+            }
+            result = run_exercise(context, slot, unit);
+          } catch (...) {
+            if (owner) {
+              std::lock_guard<std::mutex> lock(context.cache_mutex);
+              context.cache.erase(key);
+              context.cache_changed.notify_all();
+            }
+            throw;
+          }
+        }
+      }
+    }
+    if (!missing.empty()) {
+      // Keep the staging folder complete (CMake may re-run): the stub stands in for what is missing.
+      for (const auto& source : exercise.sources) {
+        const std::string path = "exercises/" + exercise.dir + "/" + source;
+        if (!submission.files.count(path)) write_source(slot.staging / path, context.stubs.at(path));
+      }
+    }
+    result.id = exercise.dir;
+    result.name = exercise.name;
+    result.max_score = exercise.points;
+    result.timeout_seconds = unit.timeout_seconds;
+    double score = 0;
+    for (const auto& test : result.tests) score += test.points;
+    result.score = result.status == ExerciseStatus::kPassed ? result.max_score : round_points(score);
+    if (owner) {
+      std::lock_guard<std::mutex> lock(context.cache_mutex);
+      context.cache[key] = Context::CacheEntry{true, result};
+      context.cache_changed.notify_all();
+    }
+    graded.score += result.score;
+    graded.exercises.push_back(std::move(result));
+  }
+  graded.score = round_points(graded.score);
+  graded.seconds = seconds_since(start);
+  return graded;
+}
+
+fs::path default_work_dir(const Workbook& wb) {
+  const fs::path build = wb.build();
+  if (build.filename() == "dev" || build.parent_path().filename() == "build") return build.parent_path() / "grade";
+  return fs::path(build.string() + "-grade");
+}
+
+}  // namespace
+
+std::pair<int, int> parse_shard(std::string_view text) {
+  static const std::regex pattern(R"(\s*(\d+)\s*/\s*(\d+)\s*)");
+  std::match_results<std::string_view::const_iterator> m;
+  if (std::regex_match(text.begin(), text.end(), m, pattern)) {
+    try {
+      const int index = std::stoi(m[1].str());
+      const int total = std::stoi(m[2].str());
+      if (total >= 1 && index >= 1 && index <= total) return {index, total};
+    } catch (const std::exception&) {
+    }
+  }
+  throw UsageError("--shard wants I/N with 1 <= I <= N (e.g. --shard 2/3 grades the second of three parts), not '" +
+                   std::string(text) + "'");
+}
+
+std::vector<std::size_t> shard_indices(std::size_t count, int index, int total) {
+  std::vector<std::size_t> indices;
+  for (std::size_t i = static_cast<std::size_t>(index - 1); i < count; i += static_cast<std::size_t>(total)) {
+    indices.push_back(i);
+  }
+  return indices;
+}
+
+std::string unsafe_include(std::string_view source) {
+  // Strip comments (keeping line breaks and string literals), join continued lines.
+  std::string code;
+  code.reserve(source.size());
+  std::size_t pending_lines = 0;
+  bool in_number = false;
+  std::string identifier;
+  for (std::size_t i = 0; i < source.size();) {
+    const char c = source[i];
+    if (c == '\\' && i + 1 < source.size() && (source[i + 1] == '\n' || source[i + 1] == '\r')) {
+      i += source[i + 1] == '\r' && i + 2 < source.size() && source[i + 2] == '\n' ? 3 : 2;
+      ++pending_lines;
+      continue;
+    }
+    if (c == '\n') {
+      code += '\n';
+      code.append(pending_lines, '\n');
+      pending_lines = 0;
+      ++i;
+      in_number = false;
+      identifier.clear();
+      continue;
+    }
+    if (c == '/' && i + 1 < source.size() && source[i + 1] == '/') {
+      while (i < source.size() && source[i] != '\n') {
+        // A continued line comment goes on to the next line.
+        if (source[i] == '\\' && i + 1 < source.size() && source[i + 1] == '\n') {
+          ++pending_lines;
+          ++i;
+        }
+        ++i;
+      }
+      code += ' ';
+      continue;
+    }
+    if (c == '/' && i + 1 < source.size() && source[i + 1] == '*') {
+      const auto end = source.find("*/", i + 2);
+      const std::size_t stop = end == std::string_view::npos ? source.size() : end + 2;
+      code += ' ';
+      for (std::size_t k = i; k < stop; ++k) pending_lines += source[k] == '\n';
+      i = stop;
+      continue;
+    }
+    if (c == '\'' && in_number) {  // a digit separator: 1'000'000
+      code += c;
+      ++i;
+      continue;
+    }
+    if (c == '"' && (identifier == "R" || identifier == "u8R" || identifier == "uR" || identifier == "UR" ||
+                     identifier == "LR")) {
+      const auto open = source.find('(', i + 1);
+      if (open == std::string_view::npos) return "an unterminated raw string literal";
+      const std::string close = ")" + std::string(source.substr(i + 1, open - i - 1)) + "\"";
+      const auto end = source.find(close, open + 1);
+      const std::size_t stop = end == std::string_view::npos ? source.size() : end + close.size();
+      for (std::size_t k = i; k < stop; ++k) {
+        if (source[k] == '\n') {
+          code += '\n';
+        } else {
+          code += 'x';
+        }
+      }
+      i = stop;
+      identifier.clear();
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      code += c;
+      ++i;
+      while (i < source.size() && source[i] != c && source[i] != '\n') {
+        if (source[i] == '\\' && i + 1 < source.size()) {
+          code += source[i];
+          ++i;
+        }
+        code += source[i];
+        ++i;
+      }
+      if (i < source.size() && source[i] == c) {
+        code += c;
+        ++i;
+      }
+      identifier.clear();
+      in_number = false;
+      continue;
+    }
+    const bool word = std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    if (word) {
+      if (identifier.empty() && !in_number && std::isdigit(static_cast<unsigned char>(c))) in_number = true;
+      if (!in_number) identifier += c;
+    } else if (c != '.') {
+      in_number = false;
+      identifier.clear();
+    } else {
+      identifier.clear();
+    }
+    code += c;
+    ++i;
+  }
+
+  static const std::regex directive(R"(^\s*(?:#|%:)\s*(include_next|include|import)\b\s*(.*)$)");
+  std::istringstream lines(code);
+  std::string line;
+  for (int number = 1; std::getline(lines, line); ++number) {
+    std::smatch m;
+    if (!std::regex_match(line, m, directive)) continue;
+    const std::string rest = m[2];
+    const std::string shown = "line " + std::to_string(number) + ": #" + m[1].str() + " " + rest;
+    if (rest.empty() || (rest.front() != '"' && rest.front() != '<')) return shown + " (a file named through a macro)";
+    const char close = rest.front() == '"' ? '"' : '>';
+    const auto end = rest.find(close, 1);
+    if (end == std::string::npos) return shown + " (not closed)";
+    std::string path = rest.substr(1, end - 1);
+    std::replace(path.begin(), path.end(), '\\', '/');
+    if (path.empty() || path.front() == '/' || (path.size() >= 2 && path[1] == ':')) return shown + " (an absolute path)";
+    std::istringstream parts(path);
+    for (std::string part; std::getline(parts, part, '/');) {
+      if (part == "..") return shown + " (a path with \"..\")";
+    }
+  }
+  return {};
+}
+
+int cmd_merge_grades(const fs::path& output, const std::vector<fs::path>& inputs) {
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto& input : inputs) {
+    const auto text = read_text(input);
+    if (!text) {
+      std::cerr << red("error:") << " cannot read " << input.string() << "\n";
+      return 1;
+    }
+    files.emplace_back(input.string(), *text);
+  }
+  std::string merged;
+  try {
+    merged = merge_grade_csvs(files);
+  } catch (const CsvError& error) {
+    std::cerr << red("error:") << " " << error.what() << "\n";
+    return 1;
+  }
+  std::error_code ignored;
+  if (output.has_parent_path()) fs::create_directories(output.parent_path(), ignored);
+  std::ofstream out(output, std::ios::binary | std::ios::trunc);
+  out << merged;
+  if (!out) {
+    std::cerr << red("error:") << " cannot write " << output.string() << "\n";
+    return 1;
+  }
+  const auto rows = parse_csv(merged).size() - 1;
+  std::cout << "Merged " << plural(static_cast<long long>(inputs.size()), "file") << " into " << output.string() << ": "
+            << plural(static_cast<long long>(rows), "submission") << ".\n";
+  return 0;
+}
+
+int cmd_grade(Session& session, const GradeOptions& options) {
+  const auto started = Clock::now();
+  const Workbook& wb = session.workbook;
+  if (options.submissions.empty()) throw UsageError("grade: name at least one submission (a folder, .zip or .tar.gz)");
+  if (options.report_dir.empty()) throw UsageError("grade: --report-dir DIR is required");
+  if (options.timeout_seconds && *options.timeout_seconds <= 0) throw UsageError("--timeout wants seconds > 0");
+  fs::path extra_tests;
+  if (!options.extra_tests.empty()) {
+    extra_tests = fs::absolute(options.extra_tests).lexically_normal();
+    if (!fs::is_directory(extra_tests)) throw UsageError("--extra-tests: " + extra_tests.string() + " is not a folder");
+  }
+  std::pair<int, int> shard{1, 1};
+  if (!options.shard.empty()) shard = parse_shard(options.shard);
+
+  const Manifest& manifest = wb.manifest();
+  const GradingRules rules = GradingRules::load(wb.manifest_file());
+
+  // Every submission, sorted, with names unique across the whole list (the same on every shard).
+  std::vector<std::string> all = options.submissions;
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  std::vector<std::string> names;
+  for (const auto& origin : all) {
+    std::string name = submission_name(origin);
+    if (name == "grades.csv") name += "-submission";
+    names.push_back(name);
+  }
+  names = unique_names(names);
+  const std::vector<std::size_t> selected = shard_indices(all.size(), shard.first, shard.second);
+  if (selected.empty()) {
+    std::cout << "Shard " << shard.first << "/" << shard.second << " has no submissions (there are " << all.size()
+              << ").\n";
+  }
+
+  const int jobs = std::max(1, options.jobs);
+  const int slot_count = std::max(1, std::min<int>(jobs, static_cast<int>(selected.size())));
+  const fs::path work_dir = fs::absolute(options.work_dir.empty() ? default_work_dir(wb) : options.work_dir).lexically_normal();
+  const fs::path report_dir = fs::absolute(options.report_dir).lexically_normal();
+  fs::create_directories(report_dir);
+
+  std::cout << bold("==>") << " Grading " << plural(static_cast<long long>(selected.size()), "submission");
+  if (shard.second > 1) std::cout << " (shard " << shard.first << "/" << shard.second << " of " << all.size() << ")";
+  std::cout << " against " << wb.root().string() << ", " << plural(jobs, "job") << " at a time\n";
+  std::cout << "    reports: " << report_dir.string() << "\n    builds:  " << work_dir.string() << "\n";
+
+  // The slots: configured once, warmed up with the stubs (the first time takes minutes).
+  std::vector<Slot> slots;
+  for (int k = 0; k < slot_count; ++k) {
+    Slot slot;
+    slot.index = k;
+    slot.dir = work_dir / ("slot-" + std::to_string(k));
+    slot.staging = slot.dir / "staging";
+    slot.build = slot.dir / "build";
+    slot.scratch = slot.dir / "scratch";
+    slots.push_back(slot);
+  }
+  std::cout << bold("==>") << " Preparing " << plural(slot_count, "build slot")
+            << " (reused across runs; the first run compiles the tests and libraries once per slot)" << std::endl;
+  const auto prepare_start = Clock::now();
+  const std::map<std::string, std::string> stubs = instructor_stubs(wb);
+  fs::path server_source;
+#if defined(WORKBOOK_GRADING_SERVER_SOURCE)
+  if (options.fork_server && fs::exists(WORKBOOK_GRADING_SERVER_SOURCE)) server_source = WORKBOOK_GRADING_SERVER_SOURCE;
+#endif
+  {
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    const int per_slot = std::max(1, static_cast<int>(cores) / slot_count);
+    std::vector<std::string> errors(slots.size());
+    std::vector<std::thread> threads;
+    for (std::size_t k = 0; k < slots.size(); ++k) {
+      threads.emplace_back([&, k] {
+        try {
+          prepare_slot(wb, slots[k], stubs, extra_tests, server_source, per_slot);
+        } catch (const std::exception& error) {
+          errors[k] = error.what();
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    for (const auto& error : errors) {
+      if (!error.empty()) {
+        std::cerr << red("error:") << " " << error << "\n";
+        return 2;
+      }
+    }
+  }
+  if (interrupt_requested()) return 130;
+
+  Context context;
+  context.workbook = &wb;
+  context.stubs = stubs;
+  context.reuse = options.reuse;
+  context.fork_server = !server_source.empty();
+  context.compile_timeout_seconds = options.compile_timeout_seconds;
+  context.test_env = {{"WORKBOOK_DEVICE", "cpu"}, {"CUDA_VISIBLE_DEVICES", ""}, {"WORKBOOK_THREADS", "1"},
+                      {"OMP_NUM_THREADS", "1"}, {"NO_COLOR", "1"}};
+  context.test_threads = std::max(1, jobs / slot_count);
+  context.build_jobs = std::max(1, jobs / slot_count);
+
+  // What to grade: the manifest's exercises that the build registers, with their test cases.
+  const std::vector<std::string> registered = Workbook(wb.root(), slots.front().build).registered();
+  std::vector<ExerciseColumn> columns;
+  for (const auto& exercise : manifest.exercises()) {
+    if (std::find(registered.begin(), registered.end(), exercise.dir) == registered.end()) {
+      std::cout << yellow("warning:") << " " << exercise.dir
+                << " is in exercises/info.toml but exercises/CMakeLists.txt does not register it: not graded\n";
+      continue;
+    }
+    Unit unit;
+    unit.exercise = &exercise;
+    const ExerciseRules& exercise_rules = rules.for_exercise(exercise.dir);
+    unit.timeout_seconds = options.timeout_seconds.value_or(exercise_rules.timeout_seconds.value_or(kDefaultTimeoutSeconds));
+    std::vector<std::string> cases;
+    try {
+      cases = list_cases(wb, slots.front(), exercise, context.test_env);
+    } catch (const std::exception& error) {
+      std::cerr << red("error:") << " cannot list the tests of " << exercise.dir << ": " << error.what() << "\n";
+      return 2;
+    }
+    if (cases.empty()) {
+      std::cerr << red("error:") << " " << exercise.dir << " has no test cases to grade\n";
+      return 2;
+    }
+    std::vector<double> weights;
+    std::set<int> used;
+    for (const auto& name : cases) {
+      int matched = -1;
+      weights.push_back(test_weight(exercise_rules, name, &matched));
+      used.insert(matched);
+    }
+    for (std::size_t i = 0; i < exercise_rules.weights.size(); ++i) {
+      if (!used.count(static_cast<int>(i))) {
+        std::cout << yellow("warning:") << " the weight pattern \"" << exercise_rules.weights[i].first << "\" of "
+                  << exercise.dir << " matches no test\n";
+      }
+    }
+    const std::vector<double> points = allocate_points(exercise.points, weights);
+    double total_weight = 0;
+    for (double w : weights) total_weight += w;
+    if (total_weight <= 0 && exercise.points > 0) {
+      std::cerr << red("error:") << " every test of " << exercise.dir << " has weight 0, so its " << exercise.points
+                << " points cannot be earned (exercises/info.toml)\n";
+      return 2;
+    }
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      unit.cases.push_back(ListedCase{cases[i], display_of(cases[i]), weights[i], points[i]});
+    }
+    context.units.push_back(std::move(unit));
+    columns.push_back(ExerciseColumn{exercise.dir, static_cast<double>(exercise.points)});
+  }
+  for (const auto& name : registered) {
+    if (manifest.find(name) == nullptr || manifest.find(name)->dir != name) {
+      std::cout << yellow("warning:") << " " << name << " is registered but not in exercises/info.toml: not graded\n";
+    }
+  }
+  std::size_t case_count = 0;
+  for (const auto& unit : context.units) case_count += unit.cases.size();
+  std::cout << "    ready in " << format_duration(seconds_since(prepare_start)) << ": "
+            << plural(static_cast<long long>(context.units.size()), "exercise") << ", "
+            << plural(static_cast<long long>(case_count), "test case") << (extra_tests.empty() ? "" : " (with hidden tests)")
+            << std::endl;
+
+  // Grade, one submission per slot at a time.
+  const auto grading_start = Clock::now();
+  std::vector<GradedSubmission> results(selected.size());
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::atomic<int> done{0};
+  std::mutex output_mutex;
+  std::string failure;
+  auto worker = [&](const Slot& slot) {
+    while (!stop) {
+      const std::size_t i = next++;
+      if (i >= selected.size()) return;
+      const std::size_t index = selected[i];
+      try {
+        results[i] = grade_submission(context, slot, all[index], names[index]);
+        write_submission_reports(results[i], report_dir / results[i].name);
+      } catch (const std::exception& error) {
+        std::lock_guard<std::mutex> lock(output_mutex);
+        if (failure.empty()) failure = error.what();
+        stop = true;
+        return;
+      }
+      std::lock_guard<std::mutex> lock(output_mutex);
+      const GradedSubmission& r = results[i];
+      std::cout << "  [" << ++done << "/" << selected.size() << "] " << r.name << ": ";
+      if (r.graded) {
+        std::cout << format_points(r.score) << " / " << format_points(r.max_score);
+      } else {
+        std::cout << red("not graded") << " (" << r.problem << ")";
+      }
+      std::cout << dim("  " + format_duration(r.seconds)) << std::endl;
+    }
+  };
+  {
+    std::vector<std::thread> threads;
+    for (const auto& slot : slots) threads.emplace_back(worker, std::cref(slot));
+    for (auto& thread : threads) thread.join();
+  }
+  if (interrupt_requested() || failure == "interrupted") {
+    std::cerr << "\ninterrupted: " << done << " of " << selected.size() << " submissions graded (their reports are in "
+              << report_dir.string() << "); grades.csv was not written.\n";
+    return 130;
+  }
+  if (!failure.empty()) {
+    std::cerr << red("error:") << " grading stopped: " << failure << "\n";
+    return 2;
+  }
+
+  {
+    std::ofstream csv(report_dir / "grades.csv", std::ios::binary | std::ios::trunc);
+    csv << grades_csv(results, columns);
+  }
+  std::cout << "\n" << summary_table(results, columns) << "\n";
+  const auto ungraded = std::count_if(results.begin(), results.end(), [](const GradedSubmission& r) { return !r.graded; });
+  std::cout << "Graded " << plural(static_cast<long long>(results.size() - ungraded), "submission") << " in "
+            << format_duration(seconds_since(grading_start)) << " (" << format_duration(seconds_since(started))
+            << " with the preparation)";
+  if (context.reused > 0) {
+    std::cout << "; " << plural(context.reused, "exercise") << " had sources identical to one graded before and reused its result";
+  }
+  std::cout << ".\nReports: " << (report_dir / "<submission>").string() << "/{report.md,report.json,junit.xml}, "
+            << (report_dir / "grades.csv").string() << "\n";
+  if (ungraded > 0) {
+    std::cout << red(plural(static_cast<long long>(ungraded), "submission") + " could not be graded") << " (see above).\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace workbook::runner

@@ -1,0 +1,186 @@
+#include "manifest.h"
+
+#define TOML_HEADER_ONLY 1
+#define TOML_EXCEPTIONS 1
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace workbook::runner {
+namespace {
+
+std::string where(const std::string& source_name, const toml::source_region& region) {
+  std::ostringstream out;
+  out << source_name;
+  if (region.begin.line > 0) out << ':' << region.begin.line << ':' << region.begin.column;
+  return out.str();
+}
+
+std::string lower(std::string_view text) {
+  std::string result(text);
+  for (auto& c : result) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return result;
+}
+
+/// Reads `table[key]` as a string; `required` makes its absence an error.
+std::string get_string(const toml::table& table, std::string_view key, bool required, const std::string& context,
+                       const std::string& source_name) {
+  const toml::node* node = table.get(key);
+  if (node == nullptr) {
+    if (required) {
+      throw ManifestError(where(source_name, table.source()) + ": " + context + " has no `" + std::string(key) +
+                          "` (add " + std::string(key) + " = \"...\")");
+    }
+    return {};
+  }
+  if (const auto* value = node->as_string()) return value->get();
+  throw ManifestError(where(source_name, node->source()) + ": `" + std::string(key) + "` of " + context +
+                      " must be a string");
+}
+
+}  // namespace
+
+std::string Exercise::number() const {
+  const auto underscore = dir.find('_');
+  if (underscore == std::string::npos || underscore == 0) return dir;
+  const std::string digits = dir.substr(0, underscore);
+  return std::all_of(digits.begin(), digits.end(), [](unsigned char c) { return std::isdigit(c) != 0; }) ? digits : dir;
+}
+
+std::string Exercise::topic() const {
+  const std::string n = number();
+  return n == dir ? dir : dir.substr(n.size() + 1);
+}
+
+Manifest Manifest::load(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    throw ManifestError(file.string() + ": cannot read the manifest (is this the workbook's folder?)");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse(text.str(), file.string());
+}
+
+Manifest Manifest::parse(std::string_view text, const std::string& source_name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& error) {
+    throw ManifestError(where(source_name, error.source()) + ": invalid TOML: " + std::string(error.description()));
+  }
+
+  Manifest manifest;
+  const toml::node* list_node = root.get("exercises");
+  if (list_node == nullptr) {
+    throw ManifestError(source_name + ": no [[exercises]] entries");
+  }
+  const toml::array* list = list_node->as_array();
+  if (list == nullptr) {
+    throw ManifestError(where(source_name, list_node->source()) +
+                        ": `exercises` must be an array of tables: write each entry as [[exercises]]");
+  }
+  std::set<std::string> seen;
+  int index = 0;
+  for (const toml::node& entry : *list) {
+    ++index;
+    const toml::table* table = entry.as_table();
+    if (table == nullptr) {
+      throw ManifestError(where(source_name, entry.source()) + ": exercise #" + std::to_string(index) +
+                          " must be a table ([[exercises]])");
+    }
+    Exercise exercise;
+    const std::string context = "exercise #" + std::to_string(index);
+    exercise.dir = get_string(*table, "dir", true, context, source_name);
+    const std::string named = context + " (" + exercise.dir + ")";
+    if (exercise.dir.empty() || exercise.dir.find('/') != std::string::npos || exercise.dir.find("..") != std::string::npos) {
+      throw ManifestError(where(source_name, table->source()) + ": " + named + ": `dir` must be a folder name like 01_tensors");
+    }
+    if (!seen.insert(exercise.dir).second) {
+      throw ManifestError(where(source_name, table->source()) + ": " + exercise.dir + " is listed twice");
+    }
+    exercise.name = get_string(*table, "name", true, named, source_name);
+    exercise.hint = get_string(*table, "hint", false, named, source_name);
+
+    if (const toml::node* sources = table->get("sources")) {
+      const toml::array* array = sources->as_array();
+      if (array == nullptr) {
+        throw ManifestError(where(source_name, sources->source()) + ": `sources` of " + named +
+                            " must be an array of file names, e.g. [\"tensors.cpp\"]");
+      }
+      for (const toml::node& item : *array) {
+        const auto* file = item.as_string();
+        if (file == nullptr) {
+          throw ManifestError(where(source_name, item.source()) + ": `sources` of " + named + " must hold strings");
+        }
+        exercise.sources.push_back(file->get());
+      }
+    }
+    if (exercise.sources.empty()) {
+      throw ManifestError(where(source_name, table->source()) + ": " + named +
+                          " has no `sources` (the files a learner edits, e.g. sources = [\"tensors.cpp\"])");
+    }
+
+    if (const toml::node* points = table->get("points")) {
+      const auto* value = points->as_integer();
+      if (value == nullptr || value->get() < 0) {
+        throw ManifestError(where(source_name, points->source()) + ": `points` of " + named +
+                            " must be a whole number >= 0");
+      }
+      exercise.points = static_cast<int>(value->get());
+    }
+
+    if (const toml::node* hints = table->get("hints")) {
+      const toml::table* hint_table = hints->as_table();
+      if (hint_table == nullptr) {
+        throw ManifestError(where(source_name, hints->source()) + ": `hints` of " + named +
+                            " must be a table: [exercises.hints] with function = \"hint\" lines");
+      }
+      // toml++ keeps keys sorted; the manifest's order (the functions' order) is the source order.
+      std::vector<std::pair<toml::source_position, FunctionHint>> ordered;
+      for (const auto& [key, value] : *hint_table) {
+        const auto* hint = value.as_string();
+        if (hint == nullptr) {
+          throw ManifestError(where(source_name, value.source()) + ": the hint for `" + std::string(key.str()) +
+                              "` in " + named + " must be a string");
+        }
+        ordered.push_back({value.source().begin, FunctionHint{std::string(key.str()), hint->get()}});
+      }
+      std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
+        return a.first.line != b.first.line ? a.first.line < b.first.line : a.first.column < b.first.column;
+      });
+      for (auto& item : ordered) exercise.hints.push_back(std::move(item.second));
+    }
+    manifest.exercises_.push_back(std::move(exercise));
+  }
+  return manifest;
+}
+
+const Exercise* Manifest::find(std::string_view query) const {
+  if (query.empty()) return nullptr;
+  const std::string wanted = lower(query);
+  const bool numeric = std::all_of(wanted.begin(), wanted.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+  for (const auto& exercise : exercises_) {
+    if (lower(exercise.dir) == wanted || lower(exercise.topic()) == wanted) return &exercise;
+    if (numeric && exercise.number() != exercise.dir) {
+      try {
+        if (std::stoi(exercise.number()) == std::stoi(wanted)) return &exercise;
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  return nullptr;
+}
+
+bool is_placeholder(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return true;
+  const std::string lowered = lower(text);
+  return text.find("TODO(") != std::string_view::npos || lowered.find("being written") != std::string::npos;
+}
+
+}  // namespace workbook::runner
