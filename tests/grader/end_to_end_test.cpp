@@ -311,6 +311,26 @@ TEST_F(Grading, TheCommandLineTimeoutOverridesTheManifest) {
                   "time limit of 1 s"));
 }
 
+TEST_F(Grading, ProcessesStartedFromScratchGiveTheSameVerdicts) {
+  // The main run forks each test's process from a server; --no-fork-server starts each anew.
+  const std::vector<std::string> names = {"segfault", "abort", "exit_zero", "partly_correct"};
+  std::vector<std::string> args = {"grade"};
+  for (const auto& name : names) args.push_back((kClass / name).string());
+  args.insert(args.end(), {"--report-dir", (kWork / "reports-no-server").string(), "--no-fork-server", "--no-reuse"});
+  const Outcome run = runner(args);
+  EXPECT_EQ(run.status, 0) << run.output;
+  for (const auto& name : names) {
+    const json served = report(name);
+    const json started = json::parse(read_file(kWork / "reports-no-server" / name / "report.json"));
+    EXPECT_EQ(served["score"], started["score"]) << name;
+    for (const auto& e : started["exercises"]) {
+      for (const auto& t : e["tests"]) {
+        EXPECT_EQ(test(exercise(served, e["id"]), t["name"])["status"], t["status"]) << name << " " << t["name"];
+      }
+    }
+  }
+}
+
 TEST_F(Grading, HiddenTestsFromExtraTestsAreGraded) {
   write_file(kWork / "hidden" / "02_more_hidden.cpp",
              "#include <gtest/gtest.h>\n#include \"more.h\"\n"

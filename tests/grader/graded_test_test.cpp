@@ -122,3 +122,75 @@ TEST(GradedCase, LeavesNoReportFilesBehindAndNamesThemRandomly) {
   EXPECT_NE(random_suffix(), random_suffix());
   EXPECT_EQ(random_suffix(16).size(), 16u);
 }
+
+// The same verdicts through the fork server that grading builds link into test programs.
+namespace {
+
+CaseRun run_served(TestServer& server, const std::string& mode, std::chrono::milliseconds timeout = 20s) {
+  CaseOptions options;
+  options.timeout = timeout;
+  options.scratch_dir = scratch();
+  options.env = {{"GRADED_MODE", mode}};
+  return run_graded_case(GRADER_SAMPLE_SERVED, "Graded.Case", options, &server);
+}
+
+std::unique_ptr<TestServer> start_server(const std::string& mode) {
+  CaseOptions options;
+  options.scratch_dir = scratch();
+  options.env = {{"GRADED_MODE", mode}};
+  return TestServer::start(GRADER_SAMPLE_SERVED, options);
+}
+
+}  // namespace
+
+TEST(GradedCaseServed, EachModeGetsTheSameVerdictAsAProcessOfItsOwn) {
+  // The mode is read by the test in the forked child, from the server's environment.
+  const std::vector<std::pair<std::string, CaseStatus>> modes = {
+      {"pass", CaseStatus::kPassed},   {"fail", CaseStatus::kFailed},   {"skip", CaseStatus::kSkipped},
+      {"segv", CaseStatus::kCrashed},  {"abort", CaseStatus::kCrashed}, {"exit0", CaseStatus::kCrashed},
+      {"_exit0", CaseStatus::kCrashed}, {"forge", CaseStatus::kFailed}, {"spam", CaseStatus::kPassed}};
+  for (const auto& [mode, expected] : modes) {
+    auto server = start_server(mode);
+    ASSERT_NE(server, nullptr) << mode;
+    const CaseRun served = run_served(*server, mode);
+    EXPECT_EQ(served.status, expected) << mode << ": " << served.message;
+    EXPECT_TRUE(server->usable()) << mode << ": the server survives whatever its child does";
+    const CaseRun again = run_served(*server, mode);
+    EXPECT_EQ(again.status, expected) << mode << " (second test from the same server): " << again.message;
+    EXPECT_EQ(served.message.empty(), run_case(mode).message.empty()) << mode;
+  }
+}
+
+TEST(GradedCaseServed, SignalsAndExitStatusesAreNamed) {
+  auto segv = start_server("segv");
+  ASSERT_NE(segv, nullptr);
+  EXPECT_TRUE(has(run_served(*segv, "segv").message, "signal 11"));
+  auto exit0 = start_server("exit0");
+  ASSERT_NE(exit0, nullptr);
+  EXPECT_TRUE(has(run_served(*exit0, "exit0").message, "exit status 0"));
+}
+
+TEST(GradedCaseServed, AHangIsStoppedAndTheServerCarriesOn) {
+  auto server = start_server("hang");
+  ASSERT_NE(server, nullptr);
+  const auto start = std::chrono::steady_clock::now();
+  const CaseRun run = run_served(*server, "hang", 1s);
+  EXPECT_EQ(run.status, CaseStatus::kTimeout) << run.message;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  EXPECT_TRUE(server->usable());
+}
+
+TEST(GradedCaseServed, AProgramWithoutTheServerIsNotOne) {
+  CaseOptions options;
+  options.scratch_dir = scratch();
+  EXPECT_EQ(TestServer::start(GRADER_SAMPLE_GTEST, options), nullptr)
+      << "it runs its tests and never says READY: the grader then starts a process per test";
+}
+
+TEST(GradedCaseServed, WithoutTheVariableTheServedProgramIsAnOrdinaryTestProgram) {
+  CaseOptions options;
+  options.scratch_dir = scratch();
+  options.env = {{"GRADED_MODE", "pass"}};
+  const CaseRun run = run_graded_case(GRADER_SAMPLE_SERVED, "Graded.Case", options);
+  EXPECT_EQ(run.status, CaseStatus::kPassed) << run.message;
+}

@@ -716,7 +716,8 @@ int cmd_grade(Session& session, const GradeOptions& options) {
   const std::map<std::string, std::string> stubs = instructor_stubs(wb);
   fs::path server_source;
 #if defined(WORKBOOK_GRADING_SERVER_SOURCE)
-  if (options.fork_server && fs::exists(WORKBOOK_GRADING_SERVER_SOURCE)) server_source = WORKBOOK_GRADING_SERVER_SOURCE;
+  // Linked in whether or not this run uses it, so that --no-fork-server does not rebuild.
+  if (fs::exists(WORKBOOK_GRADING_SERVER_SOURCE)) server_source = WORKBOOK_GRADING_SERVER_SOURCE;
 #endif
   {
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
@@ -746,10 +747,10 @@ int cmd_grade(Session& session, const GradeOptions& options) {
   context.workbook = &wb;
   context.stubs = stubs;
   context.reuse = options.reuse;
-  context.fork_server = !server_source.empty();
+  context.fork_server = options.fork_server && !server_source.empty();
   context.compile_timeout_seconds = options.compile_timeout_seconds;
   context.test_env = {{"WORKBOOK_DEVICE", "cpu"}, {"CUDA_VISIBLE_DEVICES", ""}, {"WORKBOOK_THREADS", "1"},
-                      {"OMP_NUM_THREADS", "1"}, {"NO_COLOR", "1"}};
+                      {"OMP_NUM_THREADS", "1"}, {"OPENBLAS_NUM_THREADS", "1"}, {"NO_COLOR", "1"}};
   context.test_threads = std::max(1, jobs / slot_count);
   context.build_jobs = std::max(1, jobs / slot_count);
 

@@ -3,7 +3,7 @@
 /// `./workbook grade`: the instructor's grading suite.
 ///
 ///     workbook grade SUBMISSION... --report-dir DIR [--jobs N] [--timeout SECONDS]
-///                    [--extra-tests DIR] [--shard I/N] [--work-dir DIR] [--no-reuse]
+///                    [--extra-tests DIR] [--shard I/N] [--work-dir DIR] [--no-reuse] [--no-fork-server]
 ///     workbook merge-grades OUT.csv IN.csv...
 ///
 /// How it works (see README "Grading a class"):

@@ -25,6 +25,9 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 
 #include <cerrno>
 #include <chrono>
@@ -71,6 +74,7 @@ std::vector<std::string> split_tabs(const std::string& line) {
 
 /// Keeps the first and the last half of `limit` bytes.
 struct Capture {
+  explicit Capture(std::size_t bytes) : limit(bytes) {}
   std::size_t limit;
   std::string head, tail;
   std::size_t total = 0;
@@ -108,10 +112,16 @@ bool serve_one(const std::vector<std::string>& request, int in, int out) {
   }
   std::fflush(nullptr);
   const auto started = Clock::now();
+  const pid_t server = getpid();
   const pid_t pid = fork();
   if (pid == 0) {
-    // The child: its own process group, output into the pipe, nothing of the server's.
+    // The child: its own process group, output into the pipe, nothing of the server's; it dies
+    // with the server (when the grader is interrupted, say).
     setpgid(0, 0);
+#if defined(__linux__)
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != server) _exit(1);
+#endif
     close(in);
     close(out);
     close(pipe_fds[0]);
@@ -134,7 +144,7 @@ bool serve_one(const std::vector<std::string>& request, int in, int out) {
   close(pipe_fds[1]);
   std::string kind = "error";
   long long value = 0;
-  Capture capture{max_output > 0 ? max_output : 1};
+  Capture capture(max_output > 0 ? max_output : 1);
   if (pid > 0) {
     setpgid(pid, pid);
     bool exited = false, open_pipe = true, term_sent = false, timed_out = false;
