@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every benchmark, one after the other in the same run, then the issue's targets met or missed.
+# Every benchmark, one after the other in the same run, then the performance targets met or missed.
 # `./workbook bench [--json] [--full]` builds bench_mnist_mlp and runs this.
 #
 #   bench/run_all.sh [--json] [--full] [--build DIR] [--runs N] [--reps N]
@@ -46,7 +46,7 @@ trap 'rm -f "$lines"' EXIT
 echo
 "$ROOT/bench/edit_to_feedback.sh" "${edit_args[@]}" | tee -a "$lines"
 
-# The targets of the benchmarks issue, checked against the figures above.
+# The performance targets (README.md, Performance), checked against the figures above.
 awk '
   !/^#/ && NF == 3 { value[$1] = $2 }
   function verdict(name, ok, text) { printf "# target %-40s %s (%s)\n", name, ok ? "met" : "MISSED", text }
