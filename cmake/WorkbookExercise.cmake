@@ -1,8 +1,8 @@
 # workbook_add_exercise(<NN_name>
 #     SOURCES <file>...        learner's sources, relative to the exercise folder (e.g. tensors.cpp)
 #     [TEST <file>]            test source, default tests/<NN_name>_test.cpp
-#     [PROGRAM <file>]         optional program (relative to the exercise folder), built twice:
-#                              <NN_name>_program (learner) and <NN_name>_solution_program
+#     [PROGRAM <file>]         optional program (relative to the exercise folder), compiled once and
+#                              linked twice: <NN_name>_program (learner) and <NN_name>_solution_program
 #     [TIMEOUT <seconds>]      time limit of one test case, default WORKBOOK_TEST_TIMEOUT
 #     [LIBRARIES <target>...]) extra libraries for both variants, their tests and program
 #                              (e.g. workbook::mnist, workbook::plot)
@@ -87,15 +87,18 @@ function(workbook_add_exercise name)
   file(WRITE "${PROJECT_BINARY_DIR}/workbook_exercises.txt" "${lines}\n")
 
   if(ARG_PROGRAM)
+    # Compiled once (CLI11 and JSON make it a slow translation unit), linked twice.
+    add_library(${name}_program_object OBJECT "${header_dir}/${ARG_PROGRAM}")
+    target_link_libraries(${name}_program_object PRIVATE ${name}_solution CLI11::CLI11 nlohmann_json::nlohmann_json)
+    workbook_use_common_settings(${name}_program_object)
     foreach(variant exercise solution)
       if(variant STREQUAL "exercise")
         set(program ${name}_program)
       else()
         set(program ${name}_solution_program)
       endif()
-      add_executable(${program} "${header_dir}/${ARG_PROGRAM}")
-      target_link_libraries(${program} PRIVATE ${name}_${variant} CLI11::CLI11 nlohmann_json::nlohmann_json)
-      workbook_use_common_settings(${program})
+      add_executable(${program} $<TARGET_OBJECTS:${name}_program_object>)
+      target_link_libraries(${program} PRIVATE ${name}_${variant})
       workbook_torch_runtime(${program})
     endforeach()
   endif()
@@ -105,10 +108,13 @@ endfunction()
 # as a CTest test named "<kind>:<case>", labelled `kind` and `label`; kind "stub" expects every
 # case to fail. gtest_discover_tests flattens list-valued PROPERTIES (two labels would become two
 # property names), so a small script that CTest includes after the discovered list applies them.
+# Discovery runs when CTest first needs the list (PRE_TEST), not after every link: `check` runs the
+# binary itself, so a learner's rebuild does not pay for listing the cases (about a second).
 function(workbook_register_tests target kind label timeout)
   gtest_discover_tests(${target}
     TEST_PREFIX "${kind}:"
     TEST_LIST ${target}_${kind}_tests
+    DISCOVERY_MODE PRE_TEST
     DISCOVERY_TIMEOUT 60)
   set(will_fail FALSE)
   if(kind STREQUAL "stub")

@@ -7,8 +7,8 @@
 
 #include "workbook/device.h"
 #include "workbook/plot.h"
+#include "workbook/program.h"
 #include "workbook/runtime.h"
-#include "workbook/todo.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -151,16 +151,6 @@ int main(int argc, char** argv) {
   app.add_option("--svg", options.svg, "write the data and the fitted lines to this SVG file");
   app.add_option("--loss-svg", options.loss_svg, "write the loss curves to this SVG file");
   app.add_flag("--json", options.json, "print the results as one JSON object");
-  CLI11_PARSE(app, argc, argv);
-
-  try {
-    return run(options);
-  } catch (const workbook::NotImplemented& e) {
-    std::cerr << "finish exercise 05 first: " << e.what() << '\n';
-  } catch (const workbook::DeviceError& e) {
-    std::cerr << e.what() << '\n';
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << '\n';
-  }
-  return 1;
+  return workbook::run_program(app, argc, argv, "exercises/05_linear_regression/linear_regression.cpp",
+                               [&] { return run(options); });
 }

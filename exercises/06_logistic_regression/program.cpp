@@ -7,8 +7,8 @@
 
 #include "workbook/device.h"
 #include "workbook/plot.h"
+#include "workbook/program.h"
 #include "workbook/runtime.h"
-#include "workbook/todo.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -160,16 +160,6 @@ int main(int argc, char** argv) {
   app.add_option("--svg", options.svg, "write the points and the decision boundary to this SVG file");
   app.add_option("--loss-svg", options.loss_svg, "write the loss curve to this SVG file");
   app.add_flag("--json", options.json, "print the results as one JSON object");
-  CLI11_PARSE(app, argc, argv);
-
-  try {
-    return run(options);
-  } catch (const workbook::NotImplemented& e) {
-    std::cerr << "finish exercise 06 first: " << e.what() << '\n';
-  } catch (const workbook::DeviceError& e) {
-    std::cerr << e.what() << '\n';
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << '\n';
-  }
-  return 1;
+  return workbook::run_program(app, argc, argv, "exercises/06_logistic_regression/logistic_regression.cpp",
+                               [&] { return run(options); });
 }

@@ -14,8 +14,8 @@
 #include "workbook/device.h"
 #include "workbook/mnist.h"
 #include "workbook/plot.h"
+#include "workbook/program.h"
 #include "workbook/runtime.h"
-#include "workbook/todo.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -279,22 +279,5 @@ int main(int argc, char** argv) {
   app.add_option("--errors-svg", options.errors_svg, "write a grid of misclassified test images to this SVG file");
   app.add_option("--checkpoint", options.checkpoint, "save the trained network to this file (torch::save)");
   app.add_flag("--json", options.json, "end with one JSON object on stdout (accuracy, timings, curves)");
-  CLI11_PARSE(app, argc, argv);
-
-  try {
-    return run(options);
-  } catch (const workbook::NotImplemented& error) {
-    std::cerr << "\n" << error.what() << "\nFinish exercise 08 first (exercises/08_mnist_mlp/mnist_mlp.cpp): "
-              << "./workbook check 08 shows which functions are still missing.\n";
-    return 1;
-  } catch (const workbook::DataError& error) {
-    std::cerr << "\nerror: " << error.what() << "\n";
-    return 2;
-  } catch (const workbook::DeviceError& error) {
-    std::cerr << "\nerror: " << error.what() << "\n";
-    return 2;
-  } catch (const std::exception& error) {
-    std::cerr << "\nerror: " << error.what() << "\n";
-    return 1;
-  }
+  return workbook::run_program(app, argc, argv, "exercises/08_mnist_mlp/mnist_mlp.cpp", [&] { return run(options); });
 }

@@ -14,8 +14,8 @@
 
 #include "workbook/device.h"
 #include "workbook/mnist.h"
+#include "workbook/program.h"
 #include "workbook/runtime.h"
-#include "workbook/todo.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -256,19 +256,5 @@ int main(int argc, char** argv) {
   app.add_option("--threads", options.threads, "CPU threads (0: every core; WORKBOOK_THREADS overrides)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_flag("--json", options.json, "print one JSON object on stdout instead of the table");
-  CLI11_PARSE(app, argc, argv);
-
-  try {
-    return run(options);
-  } catch (const workbook::NotImplemented& error) {
-    std::cerr << "\n" << error.what() << "\nFinish exercise 09 first (exercises/09_gpu/gpu.cpp): "
-              << "./workbook check 09 shows which functions are still missing.\n";
-    return 1;
-  } catch (const workbook::DeviceError& error) {
-    std::cerr << "\nerror: " << error.what() << "\n";
-    return 2;
-  } catch (const std::exception& error) {
-    std::cerr << "\nerror: " << error.what() << "\n";
-    return 1;
-  }
+  return workbook::run_program(app, argc, argv, "exercises/09_gpu/gpu.cpp", [&] { return run(options); });
 }

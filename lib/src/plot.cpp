@@ -1,5 +1,7 @@
 #include "workbook/plot.h"
 
+#include "workbook/xml.h"
+
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -123,21 +125,7 @@ std::string palette(std::size_t index) {
   return kColors[index % (sizeof kColors / sizeof kColors[0])];
 }
 
-std::string escape(const std::string& raw) {
-  std::string out;
-  out.reserve(raw.size());
-  for (char c : raw) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string escape(const std::string& text) { return xml_escape(text); }
 
 void write_file(const std::string& path, const std::string& content) {
   std::ofstream file(path, std::ios::binary | std::ios::trunc);

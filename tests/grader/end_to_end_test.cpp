@@ -2,8 +2,7 @@
 // fixture workbook (tests/runner/fixture: builds in seconds without LibTorch) whose manifest adds
 // weights and a time limit, with the fixture submissions in submissions/ (see its README.md) and
 // archives made here. The class is graded once; each test then reads the reports.
-#include "process.h"
-
+#include "../runner/end_to_end_util.h"
 #include "grader_util.h"
 
 #include <gtest/gtest.h>
@@ -11,8 +10,7 @@
 
 #include <filesystem>
 
-using namespace workbook::runner;
-using namespace std::chrono_literals;
+using namespace runner_test;
 using grader_test::has;
 using grader_test::read_file;
 using grader_test::write_file;
@@ -26,26 +24,7 @@ const fs::path kRoot = kWork / "workbook";  // the instructor's tree
 const fs::path kClass = kWork / "class";    // the submissions
 const fs::path kReports = kWork / "reports";
 
-struct Outcome {
-  int status = -1;
-  std::string output;
-};
-
-Outcome runner(const std::vector<std::string>& args) {
-  Command command;
-  command.argv = {RUNNER_EXE, "--root", kRoot.string(), "--build-dir", (kRoot / "build" / "dev").string()};
-  command.argv.insert(command.argv.end(), args.begin(), args.end());
-  command.env = {{"LC_ALL", "C.UTF-8"}};
-  command.unset_env = {"WORKBOOK_DEVICE", "NO_COLOR", "WORKBOOK_COMMAND"};
-  command.cwd = kWork;
-  command.timeout = 240s;
-  const ProcessResult result = run_process(command);
-  Outcome outcome;
-  outcome.status = result.end == ProcessEnd::kExited ? result.exit_code : -1;
-  outcome.output = result.output;
-  if (result.end != ProcessEnd::kExited) outcome.output += "\n[runner " + result.describe() + "]";
-  return outcome;
-}
+Outcome runner(const std::vector<std::string>& args) { return run_runner(kRoot, args, {}, kWork); }
 
 /// 01_hello's weights: add counts double, the rest once (4 points: 1.6, 0.8, 0.8, 0.8); its tests
 /// may run 2 s each. 02_more keeps the defaults (2 points: 1 per test).
@@ -115,10 +94,7 @@ class Grading : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     fs::remove_all(kWork);
-    fs::create_directories(kWork);
-    fs::copy(GRADER_FIXTURE_DIR, kRoot, fs::copy_options::recursive);
-    fs::create_directories(kRoot / "cmake");
-    fs::copy_file(GRADER_REGISTRATION, kRoot / "cmake" / "WorkbookExercise.cmake");
+    copy_fixture_workbook(GRADER_FIXTURE_DIR, GRADER_REGISTRATION, kRoot);
     add_grading_rules(kRoot / "exercises" / "info.toml");
     std::vector<std::string> args = {"grade"};
     for (const auto& submission : make_class()) args.push_back(submission);

@@ -2,7 +2,7 @@
 // Helpers shared by the grading suite's tests.
 #include <gtest/gtest.h>
 
-#if defined(GRADER_HAVE_LIBARCHIVE)
+#if defined(WORKBOOK_TEST_HAVE_LIBARCHIVE)
 #include <archive.h>
 #include <archive_entry.h>
 #endif
@@ -40,7 +40,7 @@ struct Entry {
 };
 
 inline bool can_write_archives() {
-#if defined(GRADER_HAVE_LIBARCHIVE)
+#if defined(WORKBOOK_TEST_HAVE_LIBARCHIVE)
   return true;
 #else
   return false;
@@ -49,7 +49,7 @@ inline bool can_write_archives() {
 
 /// Writes `entries` into a "zip" or "tar.gz" archive at `file` (with libarchive).
 inline void write_archive(const std::filesystem::path& file, const std::string& format, const std::vector<Entry>& entries) {
-#if defined(GRADER_HAVE_LIBARCHIVE)
+#if defined(WORKBOOK_TEST_HAVE_LIBARCHIVE)
   std::filesystem::create_directories(file.parent_path());
   archive* a = archive_write_new();
   if (format == "zip") {

@@ -101,6 +101,33 @@ std::string display_of(const std::string& full_name) {
   return short_name(test, true);
 }
 
+/// Where a learner source lives in a workbook and in a submission: "exercises/<dir>/<source>".
+std::string source_path(const Exercise& exercise, const std::string& source) {
+  return "exercises/" + exercise.dir + "/" + source;
+}
+
+/// `listed` as a graded case that has not run (no points, no status yet).
+GradedCase case_of(const ListedCase& listed) {
+  GradedCase test;
+  test.name = listed.name;
+  test.display = listed.display;
+  test.weight = listed.weight;
+  test.max_points = listed.max_points;
+  return test;
+}
+
+/// Every case of `unit`, not built; `why` says why ("not submitted", "the exercise does not compile").
+std::vector<GradedCase> cases_not_built(const Unit& unit, const std::string& why) {
+  std::vector<GradedCase> tests;
+  for (const auto& listed : unit.cases) {
+    GradedCase test = case_of(listed);
+    test.status = CaseStatus::kNotBuilt;
+    test.message = why;
+    tests.push_back(std::move(test));
+  }
+  return tests;
+}
+
 /// Writes `content` to `file` with a fresh modification time, so that the build sees a change.
 void write_source(const fs::path& file, const std::string& content) {
   fs::create_directories(file.parent_path());
@@ -122,7 +149,7 @@ std::map<std::string, std::string> instructor_stubs(const Workbook& wb) {
     for (const auto& source : exercise.sources) {
       auto text = wb.pristine_source(exercise, source);
       if (!text) text = read_text(wb.exercise_dir(exercise) / source);
-      stubs["exercises/" + exercise.dir + "/" + source] = text.value_or("");
+      stubs[source_path(exercise, source)] = text.value_or("");
     }
   }
   return stubs;
@@ -260,16 +287,7 @@ GradedExercise run_exercise(Context& context, const Slot& slot, const Unit& unit
       result.message = "the build failed:\n" + relative_paths(output_tail(built.output, 20), slot.staging);
     }
     result.message = relative_paths(relative_paths(result.message, slot.staging), wb.root());
-    for (const auto& listed : unit.cases) {
-      GradedCase test;
-      test.name = listed.name;
-      test.display = listed.display;
-      test.weight = listed.weight;
-      test.max_points = listed.max_points;
-      test.status = CaseStatus::kNotBuilt;
-      test.message = "the exercise does not compile";
-      result.tests.push_back(std::move(test));
-    }
+    result.tests = cases_not_built(unit, "the exercise does not compile");
     result.seconds = seconds_since(start);
     return result;
   }
@@ -307,11 +325,7 @@ GradedExercise run_exercise(Context& context, const Slot& slot, const Unit& unit
 
   int passed = 0;
   for (std::size_t i = 0; i < unit.cases.size(); ++i) {
-    GradedCase test;
-    test.name = unit.cases[i].name;
-    test.display = unit.cases[i].display;
-    test.weight = unit.cases[i].weight;
-    test.max_points = unit.cases[i].max_points;
+    GradedCase test = case_of(unit.cases[i]);
     test.status = runs[i].status;
     test.message = runs[i].message;
     test.seconds = std::chrono::duration<double>(runs[i].time).count();
@@ -340,7 +354,7 @@ GradedSubmission grade_submission(Context& context, const Slot& slot, const std:
 
   std::vector<std::string> wanted;
   for (const auto& unit : context.units) {
-    for (const auto& source : unit.exercise->sources) wanted.push_back("exercises/" + unit.exercise->dir + "/" + source);
+    for (const auto& source : unit.exercise->sources) wanted.push_back(source_path(*unit.exercise, source));
   }
   const Submission submission = read_submission(origin, wanted);
   graded.kind = submission.kind;
@@ -362,8 +376,7 @@ GradedSubmission grade_submission(Context& context, const Slot& slot, const std:
     std::vector<std::string> missing;
     std::string key = exercise.dir;
     for (const auto& source : exercise.sources) {
-      const std::string path = "exercises/" + exercise.dir + "/" + source;
-      const fs::path staged = slot.staging / path;
+      const std::string path = source_path(exercise, source);
       if (const auto found = submission.files.find(path); found != submission.files.end()) {
         key += '\0' + source + '\0' + found->second;
       } else {
@@ -376,20 +389,11 @@ GradedSubmission grade_submission(Context& context, const Slot& slot, const std:
       result.status = ExerciseStatus::kNotSubmitted;
       for (const auto& line : missing) result.message += (result.message.empty() ? "" : "\n") + line;
       result.message += ": the exercise is not graded (0 points).";
-      for (const auto& listed : unit.cases) {
-        GradedCase test;
-        test.name = listed.name;
-        test.display = listed.display;
-        test.weight = listed.weight;
-        test.max_points = listed.max_points;
-        test.status = CaseStatus::kNotBuilt;
-        test.message = "not submitted";
-        result.tests.push_back(std::move(test));
-      }
+      result.tests = cases_not_built(unit, "not submitted");
     } else {
       std::string unsafe;
       for (const auto& source : exercise.sources) {
-        const std::string path = "exercises/" + exercise.dir + "/" + source;
+        const std::string path = source_path(exercise, source);
         const std::string found = unsafe_include(submission.files.at(path));
         if (!found.empty() && unsafe.empty()) unsafe = path + ": " + found;
       }
@@ -397,16 +401,7 @@ GradedSubmission grade_submission(Context& context, const Slot& slot, const std:
         result.status = ExerciseStatus::kCompileError;
         result.message = unsafe + "\nThe grader compiles only what the exercise's own folder and the workbook's "
                                   "headers provide: #include paths may not be absolute or contain \"..\".\n";
-        for (const auto& listed : unit.cases) {
-          GradedCase test;
-          test.name = listed.name;
-          test.display = listed.display;
-          test.weight = listed.weight;
-          test.max_points = listed.max_points;
-          test.status = CaseStatus::kNotBuilt;
-          test.message = "the exercise does not compile";
-          result.tests.push_back(std::move(test));
-        }
+        result.tests = cases_not_built(unit, "the exercise does not compile");
       } else {
         if (context.reuse) {
           std::unique_lock<std::mutex> lock(context.cache_mutex);
@@ -428,7 +423,7 @@ GradedSubmission grade_submission(Context& context, const Slot& slot, const std:
         if (!cached) {
           try {
             for (const auto& source : exercise.sources) {
-              const std::string path = "exercises/" + exercise.dir + "/" + source;
+              const std::string path = source_path(exercise, source);
               write_source(slot.staging / path, submission.files.at(path));
             }
             result = run_exercise(context, slot, unit);
@@ -446,7 +441,7 @@ GradedSubmission grade_submission(Context& context, const Slot& slot, const std:
     if (!missing.empty()) {
       // Keep the staging folder complete (CMake may re-run): the stub stands in for what is missing.
       for (const auto& source : exercise.sources) {
-        const std::string path = "exercises/" + exercise.dir + "/" + source;
+        const std::string path = source_path(exercise, source);
         if (!submission.files.count(path)) write_source(slot.staging / path, context.stubs.at(path));
       }
     }

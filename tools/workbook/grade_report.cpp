@@ -2,6 +2,7 @@
 
 #include "grade_rules.h"
 #include "terminal.h"
+#include "workbook/xml.h"
 
 #include <algorithm>
 #include <cmath>
@@ -54,21 +55,6 @@ std::string first_lines(const std::string& text, int lines, std::size_t max_char
   }
   if (more) result += "\n...";
   return result;
-}
-
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
 }
 
 /// Escapes '|' and line breaks so that text stays inside one Markdown table cell.

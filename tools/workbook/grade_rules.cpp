@@ -1,44 +1,19 @@
 #include "grade_rules.h"
 
-#include "manifest.h"
-
-#define TOML_HEADER_ONLY 1
-#define TOML_EXCEPTIONS 1
-#include <toml++/toml.h>
+#include "manifest_toml.h"
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <regex>
-#include <sstream>
 
 namespace workbook::runner {
-namespace {
-
-std::string where(const std::string& source_name, const toml::source_region& region) {
-  std::ostringstream out;
-  out << source_name;
-  if (region.begin.line > 0) out << ':' << region.begin.line << ':' << region.begin.column;
-  return out.str();
-}
-
-}  // namespace
 
 GradingRules GradingRules::load(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw ManifestError(file.string() + ": cannot read the manifest");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse(text.str(), file.string());
+  return parse(read_manifest_text(file), file.string());
 }
 
 GradingRules GradingRules::parse(std::string_view text, const std::string& source_name) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source_name);
-  } catch (const toml::parse_error& error) {
-    throw ManifestError(where(source_name, error.source()) + ": invalid TOML: " + std::string(error.description()));
-  }
+  const toml::table root = parse_manifest_toml(text, source_name);
   GradingRules result;
   const toml::array* list = root["exercises"].as_array();
   if (list == nullptr) return result;
@@ -63,22 +38,17 @@ GradingRules GradingRules::parse(std::string_view text, const std::string& sourc
         throw ManifestError(where(source_name, weights->source()) + ": `weights` of " + named +
                             " must be a table: [exercises.weights] with \"TestPattern*\" = weight lines");
       }
-      // toml++ sorts keys; the first match wins in the order written, so keep the source order.
-      std::vector<std::pair<toml::source_position, std::pair<std::string, double>>> ordered;
-      for (const auto& [key, value] : *weight_table) {
+      // The first match wins in the order written.
+      for (const auto& [pattern, value] : in_source_order(*weight_table)) {
         double weight = -1;
-        if (const auto* integer = value.as_integer()) weight = static_cast<double>(integer->get());
-        if (const auto* floating = value.as_floating_point()) weight = floating->get();
+        if (const auto* integer = value->as_integer()) weight = static_cast<double>(integer->get());
+        if (const auto* floating = value->as_floating_point()) weight = floating->get();
         if (!(weight >= 0) || !std::isfinite(weight)) {
-          throw ManifestError(where(source_name, value.source()) + ": the weight of \"" + std::string(key.str()) +
-                              "\" in " + named + " must be a number >= 0");
+          throw ManifestError(where(source_name, value->source()) + ": the weight of \"" + pattern + "\" in " + named +
+                              " must be a number >= 0");
         }
-        ordered.push_back({value.source().begin, {std::string(key.str()), weight}});
+        rules.weights.emplace_back(pattern, weight);
       }
-      std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
-        return a.first.line != b.first.line ? a.first.line < b.first.line : a.first.column < b.first.column;
-      });
-      for (auto& item : ordered) rules.weights.push_back(std::move(item.second));
     }
     result.rules_[dir->get()] = std::move(rules);
   }

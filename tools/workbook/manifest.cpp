@@ -1,8 +1,6 @@
 #include "manifest.h"
 
-#define TOML_HEADER_ONLY 1
-#define TOML_EXCEPTIONS 1
-#include <toml++/toml.h>
+#include "manifest_toml.h"
 
 #include <algorithm>
 #include <cctype>
@@ -11,7 +9,6 @@
 #include <sstream>
 
 namespace workbook::runner {
-namespace {
 
 std::string where(const std::string& source_name, const toml::source_region& region) {
   std::ostringstream out;
@@ -19,6 +16,37 @@ std::string where(const std::string& source_name, const toml::source_region& reg
   if (region.begin.line > 0) out << ':' << region.begin.line << ':' << region.begin.column;
   return out.str();
 }
+
+std::string read_manifest_text(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    throw ManifestError(file.string() + ": cannot read the manifest (is this the workbook's folder?)");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+toml::table parse_manifest_toml(std::string_view text, const std::string& source_name) {
+  try {
+    return toml::parse(text, source_name);
+  } catch (const toml::parse_error& error) {
+    throw ManifestError(where(source_name, error.source()) + ": invalid TOML: " + std::string(error.description()));
+  }
+}
+
+std::vector<std::pair<std::string, const toml::node*>> in_source_order(const toml::table& table) {
+  std::vector<std::pair<std::string, const toml::node*>> entries;
+  for (const auto& [key, value] : table) entries.emplace_back(std::string(key.str()), &value);
+  std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    const toml::source_position& first = a.second->source().begin;
+    const toml::source_position& second = b.second->source().begin;
+    return first.line != second.line ? first.line < second.line : first.column < second.column;
+  });
+  return entries;
+}
+
+namespace {
 
 std::string lower(std::string_view text) {
   std::string result(text);
@@ -56,24 +84,10 @@ std::string Exercise::topic() const {
   return n == dir ? dir : dir.substr(n.size() + 1);
 }
 
-Manifest Manifest::load(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    throw ManifestError(file.string() + ": cannot read the manifest (is this the workbook's folder?)");
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse(text.str(), file.string());
-}
+Manifest Manifest::load(const std::filesystem::path& file) { return parse(read_manifest_text(file), file.string()); }
 
 Manifest Manifest::parse(std::string_view text, const std::string& source_name) {
-  toml::table root;
-  try {
-    root = toml::parse(text, source_name);
-  } catch (const toml::parse_error& error) {
-    throw ManifestError(where(source_name, error.source()) + ": invalid TOML: " + std::string(error.description()));
-  }
-
+  const toml::table root = parse_manifest_toml(text, source_name);
   Manifest manifest;
   const toml::node* list_node = root.get("exercises");
   if (list_node == nullptr) {
@@ -140,20 +154,15 @@ Manifest Manifest::parse(std::string_view text, const std::string& source_name) 
         throw ManifestError(where(source_name, hints->source()) + ": `hints` of " + named +
                             " must be a table: [exercises.hints] with function = \"hint\" lines");
       }
-      // toml++ keeps keys sorted; the manifest's order (the functions' order) is the source order.
-      std::vector<std::pair<toml::source_position, FunctionHint>> ordered;
-      for (const auto& [key, value] : *hint_table) {
-        const auto* hint = value.as_string();
+      // The manifest lists the hints in the functions' order.
+      for (const auto& [function, value] : in_source_order(*hint_table)) {
+        const auto* hint = value->as_string();
         if (hint == nullptr) {
-          throw ManifestError(where(source_name, value.source()) + ": the hint for `" + std::string(key.str()) +
-                              "` in " + named + " must be a string");
+          throw ManifestError(where(source_name, value->source()) + ": the hint for `" + function + "` in " + named +
+                              " must be a string");
         }
-        ordered.push_back({value.source().begin, FunctionHint{std::string(key.str()), hint->get()}});
+        exercise.hints.push_back(FunctionHint{function, hint->get()});
       }
-      std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
-        return a.first.line != b.first.line ? a.first.line < b.first.line : a.first.column < b.first.column;
-      });
-      for (auto& item : ordered) exercise.hints.push_back(std::move(item.second));
     }
     manifest.exercises_.push_back(std::move(exercise));
   }

@@ -1,11 +1,13 @@
 // `./workbook verify`: the workbook's own test, what CI runs. Builds everything; checks that the
 // manifest, the folders and the CMake registrations agree and that nothing is a placeholder;
-// then every solution must pass (ctest labels solution|support|runner|grader) and every graded test
-// must fail on the untouched stubs (label stub, registered WILL_FAIL). When exercises/ has local
-// changes, the stubs are built from a pristine copy in a build directory of their own, so that
-// a learner's solved exercises never make verify fail. Its last lines include ctest's summary.
+// then every solution must pass (ctest labels solution|support|runner|grader, one process per
+// case) and every graded test must fail on the untouched stubs (each stub suite in one process;
+// `ctest -L stub` runs the same proof one process per case). When exercises/ has local changes,
+// the stubs are built from a pristine copy in a build directory of their own, so that a
+// learner's solved exercises never make verify fail.
 #include "build.h"
 #include "commands.h"
+#include "gtest_results.h"
 #include "terminal.h"
 
 #include <nlohmann/json.hpp>
@@ -151,6 +153,53 @@ bool contains(const fs::path& file, const std::string& text) {
   return content && content->find(text) != std::string::npos;
 }
 
+/// The exercises exercises/CMakeLists.txt registers, in order (the build writes the list).
+std::vector<std::string> registered_exercises(const fs::path& dir) {
+  std::vector<std::string> names;
+  std::ifstream in(dir / "workbook_exercises.txt");
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) names.push_back(line);
+  }
+  return names;
+}
+
+/// Runs each exercise's test program, built from the untouched stubs, and counts the graded tests
+/// that do not fail cleanly: a pass (the test asserts nothing the stub lacks) or a crash or hang
+/// (the stub should fail through workbook::todo()). One process per suite: LibTorch loads once
+/// per exercise instead of once per case (~0.45 s each here); run_suite() reruns a suite whose
+/// process dies one case at a time, so the culprit is named. Prints one line per problem.
+int check_stubs_fail(const Session& session, const fs::path& dir) {
+  int problems = 0, failing = 0;
+  for (const auto& name : registered_exercises(dir)) {
+    const fs::path executable = dir / "exercises" / (name + "_test");
+    GtestOptions options;
+    options.scratch_dir = dir / "workbook_runner";
+    options.timeout = session.suite_timeout;
+    options.cwd = executable.parent_path();
+    const SuiteResult suite = run_suite(executable, options, session.case_timeout, session.jobs);
+    if (suite.interrupted) return problems + 1;
+    if (suite.tests.empty()) {
+      std::cout << "  stub:" << name << ": no results (" << suite.problem << ")\n";
+      ++problems;
+      continue;
+    }
+    for (const auto& test : suite.tests) {
+      if (test.status == TestStatus::kPassed) {
+        std::cout << "  stub:" << test.full_name() << " PASSES on the untouched stub of " << name << "\n";
+        ++problems;
+      } else if (test.status == TestStatus::kEndedEarly) {
+        std::cout << "  stub:" << test.full_name() << " ended early (crash, hang or exit) on the untouched stub of "
+                  << name << " instead of failing\n";
+        ++problems;
+      } else if (test.status == TestStatus::kFailed) {
+        ++failing;
+      }
+    }
+  }
+  if (problems == 0) std::cout << "  " << plural(failing, "graded test") << " fail on the untouched stubs\n";
+  return problems;
+}
+
 /// The workbook's consistency; prints one line per problem and returns how many there are.
 /// `stubs` is the folder the stubs are built from (exercises/ or its pristine copy).
 int check_integrity(const Workbook& wb, const fs::path& dir, const fs::path& stubs) {
@@ -159,13 +208,7 @@ int check_integrity(const Workbook& wb, const fs::path& dir, const fs::path& stu
     problems.push_back(text);
     std::cout << "  " << text << "\n";
   };
-  std::vector<std::string> registered;
-  {
-    std::ifstream in(dir / "workbook_exercises.txt");
-    for (std::string line; std::getline(in, line);) {
-      if (!line.empty()) registered.push_back(line);
-    }
-  }
+  const std::vector<std::string> registered = registered_exercises(dir);
   if (registered.empty()) problem("no exercise is registered (" + (dir / "workbook_exercises.txt").string() + " is empty)");
   auto is_registered = [&](const std::string& name) {
     return std::find(registered.begin(), registered.end(), name) != registered.end();
@@ -316,16 +359,18 @@ int cmd_verify(Session& session) {
   say("Checking the workbook's integrity");
   if (check_integrity(wb, dir, pristine.empty() ? wb.root() / "exercises" : pristine) > 0) return die("the workbook is inconsistent (see above).");
 
-  say("Running the solutions (must pass) and the untouched stubs (every graded test must fail)");
+  say("Running the solutions (must pass), one process per test case");
   start = Clock::now();
   const unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   Command ctest;
-  ctest.argv = {"ctest", "--test-dir", dir.string(), "-L", "^(solution|support|stub|runner|grader)$", "-j",
+  ctest.argv = {"ctest", "--test-dir", dir.string(), "-L", "^(solution|support|runner|grader)$", "-j",
                 std::to_string(jobs), "--output-on-failure", "--no-tests=error"};
   ctest.capture = false;
   const ProcessResult tests = run_process(ctest);
-  if (!tests.ok()) {
-    std::cerr << red("verify failed.") << R"( How to read the list above:
+  say("Running the untouched stubs (every graded test must fail)");
+  const int stub_problems = check_stubs_fail(session, dir);
+  if (!tests.ok() || stub_problems > 0) {
+    std::cerr << red("verify failed.") << R"( How to read the lists above:
   solution:<test>  the reference solution fails that test: fix the solution or the test.
   stub:<test>      that test PASSES on the untouched stub, so it asserts nothing: make it check
                    real behaviour (or a stub crashed or hung instead of failing cleanly).

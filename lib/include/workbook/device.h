@@ -4,18 +4,19 @@
 /// (CUDA, then MPS, then CPU), from a `--device` flag or the WORKBOOK_DEVICE variable.
 /// An explicit request for an absent device is an error, never a silent fallback to the CPU.
 
+#include "workbook/setup_error.h"
+
 #include <torch/types.h>
 
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace workbook {
 
 /// A device request that cannot be honoured; what() names the request and what is available.
-class DeviceError : public std::runtime_error {
+class DeviceError : public SetupError {
  public:
-  using std::runtime_error::runtime_error;
+  using SetupError::SetupError;
 };
 
 /// True when this LibTorch was built with CUDA (or ROCm) and a GPU is visible.

@@ -16,20 +16,21 @@
 /// `data/fetch_mnist.sh` downloads the files again; `data/fetch_mnist.sh --fashion` sets up
 /// Fashion-MNIST (same file names, same format, 10 classes of clothing).
 
+#include "workbook/setup_error.h"
+
 #include <torch/torch.h>
 
 #include <cstdint>
 #include <filesystem>
-#include <stdexcept>
 #include <string>
 
 namespace workbook {
 
 /// A data file that is missing, truncated, corrupt or inconsistent. what() names the file, says
 /// what is wrong with it and how to fix it (run data/fetch_mnist.sh, or check --data-dir).
-class DataError : public std::runtime_error {
+class DataError : public SetupError {
  public:
-  using std::runtime_error::runtime_error;
+  using SetupError::SetupError;
 };
 
 namespace mnist {

@@ -173,7 +173,7 @@ std::vector<int64_t> labels(const torch::Tensor& tensor);
 /// Writes `text` to `path`; throws std::runtime_error("cannot write '<path>': <reason>") on failure.
 void write_file(const std::string& path, const std::string& text);
 
-/// Escapes &, <, >, " and ' for use in SVG text and attribute values.
+/// Escapes &, <, >, " and ' for use in SVG text and attribute values (workbook::xml_escape).
 std::string escape(const std::string& text);
 
 }  // namespace workbook::plot
