@@ -1,8 +1,9 @@
 // `./workbook verify`: the workbook's own test, what CI runs. Builds everything; checks that the
 // manifest, the folders and the CMake registrations agree and that nothing is a placeholder;
-// then every solution must pass (ctest labels solution|support|runner|grader, one process per
-// case) and every graded test must fail on the untouched stubs (each stub suite in one process;
-// `ctest -L stub` runs the same proof one process per case). When exercises/ has local changes,
+// then the runner's and grader's tests run under CTest (labels runner|grader), every solution and
+// support test must pass and every graded test must fail on the untouched stubs. Those run each
+// test program once, all its cases in one process (LibTorch loads once, not once per case);
+// `ctest -L 'solution|support|stub'` runs the same proof one process per case. When exercises/ has local changes,
 // the stubs are built from a pristine copy in a build directory of their own, so that a
 // learner's solved exercises never make verify fail.
 #include "build.h"
@@ -12,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -120,32 +123,52 @@ fs::path pristine_exercises(const Workbook& wb, std::string& error) {
   return copy / "exercises";
 }
 
-/// ctest's test list with labels: test name -> labels.
-std::map<std::string, std::set<std::string>> ctest_labels(const fs::path& dir, std::string& error) {
+/// A CTest test, as `ctest -N --show-only=json-v1` lists it.
+struct CtestTest {
+  std::string name;  ///< "solution:Suite.Case"
+  std::set<std::string> labels;
+  fs::path program;        ///< the command's first word
+  std::string gtest_name;  ///< the one test its --gtest_filter selects ("Suite.Case"), if any
+};
+
+/// ctest's test list, in CTest's order (configuring the tree first when needed).
+std::vector<CtestTest> ctest_tests(const fs::path& dir, std::string& error) {
   Command command;
   command.argv = {"ctest", "--test-dir", dir.string(), "-N", "--show-only=json-v1"};
   command.timeout = std::chrono::seconds(120);
   const ProcessResult result = run_process(command);
-  std::map<std::string, std::set<std::string>> labels;
+  std::vector<CtestTest> tests;
   if (!result.ok()) {
     error = "ctest -N failed: " + result.output;
-    return labels;
+    return tests;
   }
+  static const std::string filter = "--gtest_filter=";
   try {
     const auto begin = result.output.find('{');
     const auto data = nlohmann::json::parse(result.output.substr(begin == std::string::npos ? 0 : begin));
-    for (const auto& test : data.at("tests")) {
-      auto& set = labels[test.at("name").get<std::string>()];
-      for (const auto& property : test.value("properties", nlohmann::json::array())) {
+    for (const auto& entry : data.at("tests")) {
+      CtestTest test;
+      test.name = entry.at("name").get<std::string>();
+      for (const auto& property : entry.value("properties", nlohmann::json::array())) {
         if (property.value("name", "") == "LABELS") {
-          for (const auto& label : property.at("value")) set.insert(label.get<std::string>());
+          for (const auto& label : property.at("value")) test.labels.insert(label.get<std::string>());
         }
       }
+      const auto command_words = entry.value("command", nlohmann::json::array());
+      for (const auto& word : command_words) {
+        const std::string text = word.get<std::string>();
+        if (test.program.empty()) {
+          test.program = text;
+        } else if (text.rfind(filter, 0) == 0) {
+          test.gtest_name = text.substr(filter.size());
+        }
+      }
+      tests.push_back(std::move(test));
     }
   } catch (const std::exception& e) {
     error = std::string("cannot read ctest's test list: ") + e.what();
   }
-  return labels;
+  return tests;
 }
 
 bool contains(const fs::path& file, const std::string& text) {
@@ -163,46 +186,93 @@ std::vector<std::string> registered_exercises(const fs::path& dir) {
   return names;
 }
 
-/// Runs each exercise's test program, built from the untouched stubs, and counts the graded tests
-/// that do not fail cleanly: a pass (the test asserts nothing the stub lacks) or a crash or hang
-/// (the stub should fail through workbook::todo()). One process per suite: LibTorch loads once
-/// per exercise instead of once per case (~0.45 s each here); run_suite() reruns a suite whose
-/// process dies one case at a time, so the culprit is named. Prints one line per problem.
-int check_stubs_fail(const Session& session, const fs::path& dir) {
-  int problems = 0, failing = 0;
-  for (const auto& name : registered_exercises(dir)) {
-    const fs::path executable = dir / "exercises" / (name + "_test");
-    GtestOptions options;
-    options.scratch_dir = dir / "workbook_runner";
-    options.timeout = session.suite_timeout;
-    options.cwd = executable.parent_path();
-    const SuiteResult suite = run_suite(executable, options, session.case_timeout, session.jobs);
-    if (suite.interrupted) return problems + 1;
-    if (suite.tests.empty()) {
-      std::cout << "  stub:" << name << ": no results (" << suite.problem << ")\n";
-      ++problems;
-      continue;
+/// What every case of a suite must do: pass (or be skipped: an absent device), or fail cleanly.
+enum class Expect { kPass, kFail };
+
+/// The first lines of a failure message, indented, for the CI log.
+std::string excerpt(const std::vector<std::string>& failures) {
+  std::istringstream lines(failures.empty() ? std::string() : failures.front());
+  std::string text;
+  int count = 0;
+  for (std::string line; std::getline(lines, line) && count < 8; ++count) text += "      " + line + "\n";
+  return text;
+}
+
+/// Runs each test program whose CTest cases carry one of `labels` once, with all its cases in one
+/// process: LibTorch loads once per program instead of once per case (~0.45 s each here), `jobs`
+/// programs at a time. run_suite() reruns a program whose process dies one case at a time, so
+/// the culprit is named. Every case CTest registers must be reported, and must pass (kPass) or
+/// fail cleanly (kFail: a stub must fail through workbook::todo(), not crash or hang). Prints one
+/// line per problem and returns how many there are.
+int check_suites(const Session& session, const fs::path& dir, const std::vector<CtestTest>& tests,
+                 const std::set<std::string>& labels, Expect expect, unsigned jobs) {
+  std::vector<fs::path> programs;
+  std::map<fs::path, std::vector<const CtestTest*>> registered;
+  for (const auto& test : tests) {
+    const bool selected = std::any_of(labels.begin(), labels.end(), [&](const auto& l) { return test.labels.count(l) > 0; });
+    if (!selected || test.program.empty()) continue;
+    if (!registered.count(test.program)) programs.push_back(test.program);
+    registered[test.program].push_back(&test);
+  }
+  std::vector<SuiteResult> results(programs.size());
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < programs.size() && !interrupt_requested(); i = next++) {
+      GtestOptions options;
+      options.scratch_dir = dir / "workbook_runner";
+      options.timeout = session.suite_timeout;
+      options.cwd = programs[i].parent_path();
+      results[i] = run_suite(programs[i], options, session.case_timeout, 1);
     }
-    for (const auto& test : suite.tests) {
-      if (test.status == TestStatus::kPassed) {
-        std::cout << "  stub:" << test.full_name() << " PASSES on the untouched stub of " << name << "\n";
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < std::min<std::size_t>(jobs, programs.size()); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& thread : pool) thread.join();
+  if (interrupt_requested()) return 1;
+
+  int problems = 0, cases = 0;
+  for (std::size_t i = 0; i < programs.size(); ++i) {
+    const std::string program = programs[i].filename().string();
+    std::map<std::string, std::string> ctest_name;  // GoogleTest's name -> CTest's
+    for (const auto* test : registered[programs[i]]) ctest_name[test->gtest_name] = test->name;
+    std::set<std::string> reported;
+    for (const auto& test : results[i].tests) {
+      reported.insert(test.full_name());
+      const auto known = ctest_name.find(test.full_name());
+      const std::string name = (known != ctest_name.end() ? known->second : test.full_name()) + " (" + program + ")";
+      if (test.status == TestStatus::kSkipped) continue;
+      ++cases;
+      if (expect == Expect::kPass && test.status != TestStatus::kPassed) {
+        std::cout << "  " << name << " " << to_string(test.status) << ":\n" << excerpt(test.failures);
         ++problems;
-      } else if (test.status == TestStatus::kEndedEarly) {
-        std::cout << "  stub:" << test.full_name() << " ended early (crash, hang or exit) on the untouched stub of "
-                  << name << " instead of failing\n";
+      } else if (expect == Expect::kFail && test.status == TestStatus::kPassed) {
+        std::cout << "  " << name << " PASSES on the untouched stub\n";
         ++problems;
-      } else if (test.status == TestStatus::kFailed) {
-        ++failing;
+      } else if (expect == Expect::kFail && test.status == TestStatus::kEndedEarly) {
+        std::cout << "  " << name << " ended early (crash, hang or exit) instead of failing:\n" << excerpt(test.failures);
+        ++problems;
+      }
+    }
+    for (const auto* test : registered[programs[i]]) {
+      if (!test->gtest_name.empty() && !reported.count(test->gtest_name)) {
+        std::cout << "  " << test->name << ": registered with CTest, but " << program << " did not report it"
+                  << (results[i].problem.empty() ? "" : " (" + results[i].problem + ")") << "\n";
+        ++problems;
       }
     }
   }
-  if (problems == 0) std::cout << "  " << plural(failing, "graded test") << " fail on the untouched stubs\n";
+  if (problems == 0) {
+    std::cout << "  " << plural(cases, "test case") << " of " << plural(static_cast<long long>(programs.size()), "program")
+              << (expect == Expect::kPass ? " pass" : " fail on the untouched stubs") << "\n";
+  }
   return problems;
 }
 
 /// The workbook's consistency; prints one line per problem and returns how many there are.
 /// `stubs` is the folder the stubs are built from (exercises/ or its pristine copy).
-int check_integrity(const Workbook& wb, const fs::path& dir, const fs::path& stubs) {
+int check_integrity(const Workbook& wb, const fs::path& dir, const fs::path& stubs, const std::vector<CtestTest>& tests,
+                    const std::string& ctest_error) {
   std::vector<std::string> problems;
   auto problem = [&](const std::string& text) {
     problems.push_back(text);
@@ -248,8 +318,6 @@ int check_integrity(const Workbook& wb, const fs::path& dir, const fs::path& stu
     if (order != registered_order) problem("exercises/info.toml and exercises/CMakeLists.txt list the exercises in different orders");
   }
 
-  std::string ctest_error;
-  const auto labels = ctest_labels(dir, ctest_error);
   if (!ctest_error.empty()) problem(ctest_error);
 
   for (const auto& name : registered) {
@@ -294,10 +362,10 @@ int check_integrity(const Workbook& wb, const fs::path& dir, const fs::path& stu
     }
     if (ctest_error.empty()) {
       int solution_tests = 0, stub_tests = 0;
-      for (const auto& [test, set] : labels) {
-        if (!set.count(name)) continue;
-        solution_tests += static_cast<int>(set.count("solution"));
-        stub_tests += static_cast<int>(set.count("stub"));
+      for (const auto& test : tests) {
+        if (!test.labels.count(name)) continue;
+        solution_tests += static_cast<int>(test.labels.count("solution"));
+        stub_tests += static_cast<int>(test.labels.count("stub"));
       }
       if (solution_tests == 0) {
         problem(name + ": has no test cases");
@@ -357,19 +425,31 @@ int cmd_verify(Session& session) {
   }
 
   say("Checking the workbook's integrity");
-  if (check_integrity(wb, dir, pristine.empty() ? wb.root() / "exercises" : pristine) > 0) return die("the workbook is inconsistent (see above).");
+  std::string ctest_error;
+  const std::vector<CtestTest> registered = ctest_tests(dir, ctest_error);
+  const fs::path stubs = pristine.empty() ? wb.root() / "exercises" : pristine;
+  if (check_integrity(wb, dir, stubs, registered, ctest_error) > 0) return die("the workbook is inconsistent (see above).");
 
-  say("Running the solutions (must pass), one process per test case");
   start = Clock::now();
   const unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
-  Command ctest;
-  ctest.argv = {"ctest", "--test-dir", dir.string(), "-L", "^(solution|support|runner|grader)$", "-j",
-                std::to_string(jobs), "--output-on-failure", "--no-tests=error"};
-  ctest.capture = false;
-  const ProcessResult tests = run_process(ctest);
+  // A workbook without its own runner tests (a fixture, a copy without tools/) skips this step.
+  const bool has_tool_tests = std::any_of(registered.begin(), registered.end(), [](const CtestTest& test) {
+    return test.labels.count("runner") > 0 || test.labels.count("grader") > 0;
+  });
+  bool tool_tests_ok = true;
+  if (has_tool_tests) {
+    say("Running the runner's and the grader's own tests");
+    Command ctest;
+    ctest.argv = {"ctest", "--test-dir", dir.string(), "-L", "^(runner|grader)$", "-j", std::to_string(jobs),
+                  "--output-on-failure"};
+    ctest.capture = false;
+    tool_tests_ok = run_process(ctest).ok();
+  }
+  say("Running the solutions and the support library's tests (every case must pass)");
+  int problems = check_suites(session, dir, registered, {"solution", "support"}, Expect::kPass, jobs);
   say("Running the untouched stubs (every graded test must fail)");
-  const int stub_problems = check_stubs_fail(session, dir);
-  if (!tests.ok() || stub_problems > 0) {
+  problems += check_suites(session, dir, registered, {"stub"}, Expect::kFail, jobs);
+  if (!tool_tests_ok || problems > 0) {
     std::cerr << red("verify failed.") << R"( How to read the lists above:
   solution:<test>  the reference solution fails that test: fix the solution or the test.
   stub:<test>      that test PASSES on the untouched stub, so it asserts nothing: make it check
@@ -377,6 +457,7 @@ int cmd_verify(Session& session) {
   support:<test>   the support library or test helpers are broken.
   runner:<test>    the workbook runner (tools/workbook) is broken.
   grader:<test>    the grading suite (./workbook grade, tools/workbook/grade*) is broken.
+One case on its own, in its own process: ctest --test-dir )" << wb.relative(dir) << R"( -R '<test>' --output-on-failure
 )";
     return 1;
   }
