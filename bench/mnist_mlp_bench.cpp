@@ -117,7 +117,8 @@ class FusedSgd {
     for (const auto& parameter : parameters_) buffers_.push_back(torch::zeros_like(parameter));
   }
   void zero_grad() {}  // step() zeroes the gradients as it reads them
-  void step() {
+  /// `zero_gradients` false: the next step overwrites the gradients anyway ("manual").
+  void step(bool zero_gradients = true) {
     const float momentum = first_step_ ? 0.0f : momentum_;  // the first step: buf = grad
     const float lr = lr_;
     for (size_t i = 0; i < parameters_.size(); ++i) {
@@ -131,7 +132,7 @@ class FusedSgd {
         const float velocity = momentum * buffer[k] + g[k];
         buffer[k] = velocity;
         param[k] -= lr * velocity;
-        g[k] = 0.0f;
+        if (zero_gradients) g[k] = 0.0f;
       }
     }
     first_step_ = false;
@@ -143,12 +144,104 @@ class FusedSgd {
   bool first_step_ = true;
 };
 
-/// The same batches as the reference train_epoch, gathered once per epoch into preallocated
-/// buffers: a contiguous narrow() per batch instead of two index_select allocations and copies.
+/// One training step through autograd, as the reference train_epoch takes it; returns the loss.
 /// `Optimizer` is torch::optim::SGD ("preshuffled") or FusedSgd ("tuned").
 template <typename Optimizer>
-double train_preshuffled(Net& net, Optimizer& optimizer, const Data& data, int64_t batch_size,
-                         torch::Tensor& images_buffer, torch::Tensor& labels_buffer) {
+double autograd_step(Net& net, Optimizer& optimizer, const torch::Tensor& images, const torch::Tensor& labels) {
+  optimizer.zero_grad();
+  const auto loss = F::cross_entropy(net->forward(images), labels);
+  loss.backward();
+  optimizer.step();
+  return loss.item<double>();
+}
+
+/// The "manual" variant's training step: the reference network's parameters, the same loss and
+/// FusedSgd's update, with the backward pass written out by hand instead of recorded by
+/// autograd. Every matrix product writes into a buffer allocated once (addmm_out, mm_out), ReLU's
+/// derivative and the softmax cross-entropy are plain loops, and no graph is built, so what is
+/// left is nearly only the eight matrix products. The first-epoch loss check shows that it
+/// computes what autograd computes.
+class ManualStep {
+ public:
+  ManualStep(Net& net, FusedSgd& sgd, int64_t batch)
+      : w1_(net->fc1->weight), b1_(net->fc1->bias), w2_(net->fc2->weight), b2_(net->fc2->bias),
+        w3_(net->fc3->weight), b3_(net->fc3->bias), sgd_(sgd) {
+    for (auto* parameter : {&w1_, &b1_, &w2_, &b2_, &w3_, &b3_}) parameter->mutable_grad() = torch::empty_like(*parameter);
+    h1_ = torch::empty({batch, kHidden1});
+    h2_ = torch::empty({batch, kHidden2});
+    logits_ = torch::empty({batch, kClasses});
+    d1_ = torch::empty_like(h1_);
+    d2_ = torch::empty_like(h2_);
+    d3_ = torch::empty_like(logits_);
+  }
+
+  double operator()(const torch::Tensor& images, const torch::Tensor& labels) {
+    torch::NoGradGuard no_graph;
+    const int64_t n = images.size(0);
+    const torch::Tensor x = images.view({n, kInputs});
+    torch::Tensor h1 = h1_.narrow(0, 0, n), h2 = h2_.narrow(0, 0, n), logits = logits_.narrow(0, 0, n);
+    torch::Tensor d1 = d1_.narrow(0, 0, n), d2 = d2_.narrow(0, 0, n), d3 = d3_.narrow(0, 0, n);
+    // Forward: fc1, ReLU, fc2, ReLU, fc3.
+    torch::addmm_out(h1, b1_, x, w1_.t()).clamp_min_(0);
+    torch::addmm_out(h2, b2_, h1, w2_.t()).clamp_min_(0);
+    torch::addmm_out(logits, b3_, h2, w3_.t());
+    // Backward: d = dLoss/d(pre-activation) of each layer; weight gradient d^T input, bias
+    // gradient the column sums of d, and d of the layer below through the weights and ReLU.
+    const double loss = softmax_cross_entropy(logits, labels, d3);
+    torch::mm_out(w3_.mutable_grad(), d3.t(), h2);
+    torch::sum_out(b3_.mutable_grad(), d3, /*dim=*/0);
+    relu_backward(torch::mm_out(d2, d3, w3_), h2);
+    torch::mm_out(w2_.mutable_grad(), d2.t(), h1);
+    torch::sum_out(b2_.mutable_grad(), d2, /*dim=*/0);
+    relu_backward(torch::mm_out(d1, d2, w2_), h1);
+    torch::mm_out(w1_.mutable_grad(), d1.t(), x);
+    torch::sum_out(b1_.mutable_grad(), d1, /*dim=*/0);
+    sgd_.step(/*zero_gradients=*/false);
+    return loss;
+  }
+
+ private:
+  /// The mean cross-entropy of `logits` [n, C] against class indices `labels` [n], and its
+  /// gradient into `grad`: (softmax(logits) - one_hot(labels)) / n.
+  static double softmax_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels, torch::Tensor& grad) {
+    TORCH_CHECK(logits.is_contiguous() && labels.is_contiguous() && grad.is_contiguous());
+    const int64_t n = logits.size(0), classes = logits.size(1);
+    const float* z = logits.data_ptr<float>();
+    const int64_t* y = labels.data_ptr<int64_t>();
+    float* g = grad.data_ptr<float>();
+    double total = 0.0;
+    for (int64_t i = 0; i < n; ++i, z += classes, g += classes) {
+      const float top = *std::max_element(z, z + classes);
+      float sum = 0.0f;
+      for (int64_t j = 0; j < classes; ++j) sum += g[j] = std::exp(z[j] - top);
+      total += double(top) + std::log(double(sum)) - double(z[y[i]]);
+      const float scale = 1.0f / (sum * float(n));
+      for (int64_t j = 0; j < classes; ++j) g[j] *= scale;
+      g[y[i]] -= 1.0f / float(n);
+    }
+    return total / double(n);
+  }
+  /// ReLU's derivative: the gradient passes where the unit was active, is 0 elsewhere.
+  static void relu_backward(torch::Tensor& grad, const torch::Tensor& activation) {
+    TORCH_CHECK(grad.is_contiguous() && activation.is_contiguous());
+    float* g = grad.data_ptr<float>();
+    const float* a = activation.data_ptr<float>();
+    for (int64_t k = 0, size = grad.numel(); k < size; ++k) {
+      if (a[k] <= 0.0f) g[k] = 0.0f;
+    }
+  }
+
+  torch::Tensor w1_, b1_, w2_, b2_, w3_, b3_;      // the net's own parameters
+  torch::Tensor h1_, h2_, logits_, d1_, d2_, d3_;  // activations and their gradients, [batch, *]
+  FusedSgd& sgd_;
+};
+
+/// The same batches as the reference train_epoch, gathered once per epoch into preallocated
+/// buffers: a contiguous narrow() per batch instead of two index_select allocations and copies.
+/// `step(images, labels)` trains on one batch and returns its loss.
+template <typename Step>
+double train_preshuffled(Net& net, const Data& data, int64_t batch_size, torch::Tensor& images_buffer,
+                         torch::Tensor& labels_buffer, Step&& step) {
   net->train();
   const int64_t n = data.images.size(0);
   const auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64));
@@ -157,12 +250,7 @@ double train_preshuffled(Net& net, Optimizer& optimizer, const Data& data, int64
   double total = 0.0;
   for (int64_t start = 0; start < n; start += batch_size) {
     const int64_t size = std::min(batch_size, n - start);
-    optimizer.zero_grad();
-    const auto loss = F::cross_entropy(net->forward(images_buffer.narrow(0, start, size)),
-                                       labels_buffer.narrow(0, start, size));
-    loss.backward();
-    optimizer.step();
-    total += loss.item<double>() * static_cast<double>(size);
+    total += step(images_buffer.narrow(0, start, size), labels_buffer.narrow(0, start, size)) * static_cast<double>(size);
   }
   return total / static_cast<double>(n);
 }
@@ -188,7 +276,7 @@ int64_t evaluate(Net& net, const Data& data, int64_t batch_size) {
   return correct;
 }
 
-/// One variant ("reference", "preshuffled", "tuned" or "eval") from a fresh start: data, weights
+/// One variant ("reference", "preshuffled", "tuned", "manual" or "eval") from a fresh start: data, weights
 /// and optimizer from the seed. Each call of epoch() is one pass over the data.
 struct Workload {
   Data data;
@@ -196,6 +284,7 @@ struct Workload {
   torch::optim::SGD optimizer{net->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9)};
   FusedSgd fused_optimizer{net->parameters(), 0.01f, 0.9f};
   torch::Tensor images_buffer, labels_buffer;
+  std::function<double(const torch::Tensor&, const torch::Tensor&)> step;  // one batch, for the preshuffled variants
   std::function<double()> epoch;
 
   // Members initialise in declaration order: seed and data, then the net, then the optimizer,
@@ -203,14 +292,17 @@ struct Workload {
   Workload(const std::string& variant, int64_t batch, const Settings& s) : data(make_data(s.samples, s.seed)) {
     if (variant == "reference") {
       epoch = [this, batch] { return train_epoch(net, optimizer, data.images, data.labels, batch); };
-    } else if (variant == "preshuffled" || variant == "tuned") {
+    } else if (variant == "preshuffled" || variant == "tuned" || variant == "manual") {
       images_buffer = torch::empty_like(data.images);
       labels_buffer = torch::empty_like(data.labels);
       if (variant == "preshuffled") {
-        epoch = [this, batch] { return train_preshuffled(net, optimizer, data, batch, images_buffer, labels_buffer); };
+        step = [this](const torch::Tensor& x, const torch::Tensor& y) { return autograd_step(net, optimizer, x, y); };
+      } else if (variant == "tuned") {
+        step = [this](const torch::Tensor& x, const torch::Tensor& y) { return autograd_step(net, fused_optimizer, x, y); };
       } else {
-        epoch = [this, batch] { return train_preshuffled(net, fused_optimizer, data, batch, images_buffer, labels_buffer); };
+        step = ManualStep(net, fused_optimizer, batch);
       }
+      epoch = [this, batch] { return train_preshuffled(net, data, batch, images_buffer, labels_buffer, step); };
     } else {
       epoch = [this, batch] { return static_cast<double>(evaluate(net, data, batch)); };
     }
@@ -551,7 +643,7 @@ int main(int argc, char** argv) {
                  2.0 * double(batch) * kInputs * kHidden1 / median(layer) / 1e9, "GFLOP/s");
 
       double best_train = 0.0;
-      for (const std::string variant : {"reference", "preshuffled", "tuned", "eval"}) {
+      for (const std::string variant : {"reference", "preshuffled", "tuned", "manual", "eval"}) {
         const bool train = variant != "eval";
         const std::string name = train ? "train_" + tag + "_%_" + variant : "eval_" + tag + "_%";
         auto named = [&](const std::string& side) {

@@ -15,7 +15,7 @@ Alone, it measures Python only:
     /usr/bin/python3 bench/mnist_mlp_bench.py --batch 64 --threads 1 --json     # one JSON object
 
 --serve protocol, one line each way: "setup VARIANT BATCH THREADS SAMPLES SEED" (VARIANT is
-reference, preshuffled, tuned or eval) answers "ok"; "run" runs one epoch and answers "SECONDS RESULT"
+reference, preshuffled, tuned, manual or eval) answers "ok"; "run" runs one epoch and answers "SECONDS RESULT"
 (the epoch's mean loss, or the number of correct predictions); "quit" ends.
 
 Exit status 3 (with a message saying how to install it) when torch cannot be imported.
@@ -129,7 +129,7 @@ def evaluate(net, images, labels, batch_size):
     return correct
 
 
-VARIANTS = ("reference", "preshuffled", "tuned", "eval")
+VARIANTS = ("reference", "preshuffled", "tuned", "manual", "eval")
 
 
 def make_epoch(variant, batch, threads, samples, seed):
@@ -137,14 +137,17 @@ def make_epoch(variant, batch, threads, samples, seed):
     torch.set_num_threads(threads)
     images, labels = make_data(samples, seed)
     # "tuned": the fastest stock PyTorch has for this step: released gradients and the
-    # multi-tensor (foreach) SGD, against the C++ side's hand-fused SGD loop.
-    net, optimizer = make_model(foreach=variant == "tuned")
+    # multi-tensor (foreach) SGD, against the C++ side's hand-fused SGD loop. "manual" (the C++
+    # side writes the backward pass by hand) runs the same here: PyTorch code trains through
+    # autograd, and hand-written elementwise loops would run in the interpreter.
+    fast = variant in ("tuned", "manual")
+    net, optimizer = make_model(foreach=fast)
     if variant == "reference":
         return lambda: train_reference(net, optimizer, images, labels, batch)
-    if variant in ("preshuffled", "tuned"):
+    if variant in ("preshuffled", "tuned", "manual"):
         buffers = (torch.empty_like(images), torch.empty_like(labels))
         return lambda: train_preshuffled(net, optimizer, images, labels, batch, buffers,
-                                         set_to_none=variant == "tuned")
+                                         set_to_none=fast)
     if variant == "eval":
         return lambda: evaluate(net, images, labels, batch)
     raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
