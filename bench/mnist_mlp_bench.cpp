@@ -328,6 +328,38 @@ std::vector<double> time_matmul(int64_t m, int64_t k, int64_t n, int reps) {
   return seconds;
 }
 
+/// Seconds of the eight matrix products of one training step at batch `batch` on their own
+/// (three forward, five backward, into preallocated outputs, the operands warm in cache): the
+/// floor under any implementation of the step.
+std::vector<double> time_step_products(int64_t batch, int reps) {
+  const auto x = torch::randn({batch, kInputs});
+  const auto w1 = torch::randn({kHidden1, kInputs}), b1 = torch::randn({kHidden1});
+  const auto w2 = torch::randn({kHidden2, kHidden1}), b2 = torch::randn({kHidden2});
+  const auto w3 = torch::randn({kClasses, kHidden2}), b3 = torch::randn({kClasses});
+  auto h1 = torch::empty({batch, kHidden1}), h2 = torch::empty({batch, kHidden2}), logits = torch::empty({batch, kClasses});
+  auto d1 = torch::empty_like(h1), d2 = torch::empty_like(h2);
+  const auto d3 = torch::randn({batch, kClasses});
+  auto g1 = torch::empty_like(w1), g2 = torch::empty_like(w2), g3 = torch::empty_like(w3);
+  const int64_t inner = std::max<int64_t>(1, static_cast<int64_t>(2e8 / (double(batch) * kTrainFlopsPerSample)));
+  const std::function<double()> run = [&] {
+    for (int64_t i = 0; i < inner; ++i) {
+      torch::addmm_out(h1, b1, x, w1.t());
+      torch::addmm_out(h2, b2, h1, w2.t());
+      torch::addmm_out(logits, b3, h2, w3.t());
+      torch::mm_out(g3, d3.t(), h2);
+      torch::mm_out(d2, d3, w3);
+      torch::mm_out(g2, d2.t(), h1);
+      torch::mm_out(d1, d2, w2);
+      torch::mm_out(g1, d1.t(), x);
+    }
+    return 0.0;
+  };
+  timed(run);  // warm-up
+  std::vector<double> seconds;
+  for (int i = 0; i < reps; ++i) seconds.push_back(timed(run).first / double(inner));
+  return seconds;
+}
+
 // ------------------------------------------------------------------------------------------------
 // The Python side: one co-process that answers "setup ..." and "run" line by line.
 
@@ -641,6 +673,9 @@ int main(int argc, char** argv) {
       const auto layer = time_matmul(batch, kInputs, kHidden1, s.reps);
       report.add("matmul_" + std::to_string(batch) + "x784x256_" + t,
                  2.0 * double(batch) * kInputs * kHidden1 / median(layer) / 1e9, "GFLOP/s");
+      const auto products = time_step_products(batch, s.reps);
+      report.add("products_only_" + tag, 1e6 * median(products), "us/step");
+      report.seconds["products_only_" + tag] = products;
 
       double best_train = 0.0;
       for (const std::string variant : {"reference", "preshuffled", "tuned", "manual", "eval"}) {
