@@ -129,6 +129,7 @@ struct CtestTest {
   std::set<std::string> labels;
   fs::path program;        ///< the command's first word
   std::string gtest_name;  ///< the one test its --gtest_filter selects ("Suite.Case"), if any
+  bool disabled = false;   ///< DISABLED_ in GoogleTest: registered, never run
 };
 
 /// ctest's test list, in CTest's order (configuring the tree first when needed).
@@ -153,6 +154,7 @@ std::vector<CtestTest> ctest_tests(const fs::path& dir, std::string& error) {
         if (property.value("name", "") == "LABELS") {
           for (const auto& label : property.at("value")) test.labels.insert(label.get<std::string>());
         }
+        if (property.value("name", "") == "DISABLED") test.disabled = property.value("value", false);
       }
       const auto command_words = entry.value("command", nlohmann::json::array());
       for (const auto& word : command_words) {
@@ -255,7 +257,7 @@ int check_suites(const Session& session, const fs::path& dir, const std::vector<
       }
     }
     for (const auto* test : registered[programs[i]]) {
-      if (!test->gtest_name.empty() && !reported.count(test->gtest_name)) {
+      if (!test->gtest_name.empty() && !test->disabled && !reported.count(test->gtest_name)) {
         std::cout << "  " << test->name << ": registered with CTest, but " << program << " did not report it"
                   << (results[i].problem.empty() ? "" : " (" + results[i].problem + ")") << "\n";
         ++problems;
