@@ -290,6 +290,16 @@ TEST_F(EndToEnd, VerifyBuildsThePristineStubsWhenExercisesAreSolved) {
   EXPECT_TRUE(has(verify.output, "verify passed")) << verify.output;
 }
 
+TEST_F(EndToEnd, VerifyNamesTheCaseThatCrashesAndFailsOnIt) {
+  // One case crashes the whole suite process; verify reruns it case by case and names the culprit.
+  const Outcome verify = runner({"verify"}, {{"RUNNER_FIXTURE_CRASH", "1"}});
+  EXPECT_EQ(verify.status, 1) << verify.output;
+  EXPECT_TRUE(has(verify.output, "solution:More.TwiceOfZeroIsZero (02_more_solution_test) ended early")) << verify.output;
+  EXPECT_TRUE(has(verify.output, "stub:More.TwiceOfZeroIsZero (02_more_test) ended early (crash, hang or exit) instead of failing"))
+      << verify.output;
+  EXPECT_FALSE(has(verify.output, "solution:More.TwiceDoubles")) << verify.output;
+}
+
 TEST_F(EndToEnd, VerifyFailsWhenATestPassesOnAStub) {
   // A stub that forgot to be one: its tests pass, so they prove nothing. verify must say so.
   const std::string lazy = "#include \"more.h\"\n\n// TODO: nothing left to do.\nint twice(int x) { return 2 * x; }\n";
