@@ -211,6 +211,7 @@ class ManualStep {
     float* g = grad.data_ptr<float>();
     double total = 0.0;
     for (int64_t i = 0; i < n; ++i, z += classes, g += classes) {
+      TORCH_CHECK(y[i] >= 0 && y[i] < classes, "label ", y[i], " is not a class index");
       const float top = *std::max_element(z, z + classes);
       float sum = 0.0f;
       for (int64_t j = 0; j < classes; ++j) sum += g[j] = std::exp(z[j] - top);
