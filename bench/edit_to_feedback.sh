@@ -6,7 +6,7 @@
 #
 #   bench/edit_to_feedback.sh [--runs N] [--exercise NN_name] [--full] [--json]
 #
-#   --runs N       timed edits (default 5), after one untimed warm-up
+#   --runs N       timed edits (default 7), after one untimed warm-up
 #   --exercise X   which exercise to edit (default 01_tensors; its first .cpp gets the comment)
 #   --full         also the expensive ones (minutes): a clean configure + build of everything,
 #                  then `./workbook verify`, as a fresh clone would run them
@@ -17,7 +17,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-RUNS=5 EXERCISE=01_tensors FULL=0 JSON=0
+RUNS=7 EXERCISE=01_tensors FULL=0 JSON=0
 while (($#)); do
   case $1 in
     --runs) RUNS="$2"; shift 2 ;;

@@ -63,7 +63,7 @@ struct Settings {
   std::vector<int64_t> batches{64, 256};
   std::vector<int> threads;  // default: 1 and every hardware thread
   int64_t samples = 8192;
-  int reps = 5;
+  int reps = 7;
   int warmup = 1;
   uint64_t seed = 0;
   int64_t matmul_size = 2048;

@@ -7,8 +7,8 @@
 #   --json       one JSON object: {"mnist_mlp": {...}, "edit_to_feedback": {...}}
 #   --full       also the clean build and the full verify (minutes; see edit_to_feedback.sh)
 #   --build DIR  the build directory holding bench/bench_mnist_mlp (default build/dev)
-#   --runs N     timed edits of edit_to_feedback.sh (default 5)
-#   --reps N     timed epochs per measurement of bench_mnist_mlp (default 5)
+#   --runs N     timed edits of edit_to_feedback.sh (default 7)
+#   --reps N     timed epochs per measurement of bench_mnist_mlp (default 7)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
