@@ -89,9 +89,69 @@ def train_reference(net, optimizer, images, labels, batch_size):
     return total / n
 
 
-def train_preshuffled(net, optimizer, images, labels, batch_size, buffers, set_to_none=False):
+def autograd_step(net, optimizer, set_to_none=False):
+    """One training step through autograd, as the reference takes it; with set_to_none the
+    gradients are released instead of zeroed ("tuned")."""
+    def step(x, y):
+        optimizer.zero_grad(set_to_none=set_to_none)
+        loss = F.cross_entropy(net(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+    return step
+
+
+class ManualStep:
+    """The C++ side's ManualStep in Python: the backward pass written by hand into buffers
+    allocated once, no autograd graph. The elementwise work and the SGD update run as torch
+    operations (a Python loop over the numbers would be far slower), the update with the
+    multi-tensor foreach kernels."""
+
+    def __init__(self, net, batch):
+        self.params = [net.fc1.weight, net.fc1.bias, net.fc2.weight, net.fc2.bias,
+                       net.fc3.weight, net.fc3.bias]
+        self.grads = [torch.empty_like(p) for p in self.params]
+        self.momentum = None  # the first step: buf = grad
+        self.h1, self.h2 = torch.empty(batch, HIDDEN1), torch.empty(batch, HIDDEN2)
+        self.d1, self.d2 = torch.empty(batch, HIDDEN1), torch.empty(batch, HIDDEN2)
+        self.logits = torch.empty(batch, CLASSES)
+
+    def __call__(self, x, y):
+        with torch.no_grad():
+            n = x.size(0)
+            x = x.view(n, INPUTS)
+            w1, b1, w2, b2, w3, b3 = self.params
+            gw1, gb1, gw2, gb2, gw3, gb3 = self.grads
+            h1, h2, d1, d2, logits = self.h1[:n], self.h2[:n], self.d1[:n], self.d2[:n], self.logits[:n]
+            torch.addmm(b1, x, w1.t(), out=h1).clamp_min_(0)
+            torch.addmm(b2, h1, w2.t(), out=h2).clamp_min_(0)
+            torch.addmm(b3, h2, w3.t(), out=logits)
+            log_p = torch.log_softmax(logits, 1)
+            rows = torch.arange(n)
+            loss = -log_p[rows, y].mean()
+            d3 = log_p.exp_()
+            d3[rows, y] -= 1.0
+            d3.div_(n)
+            torch.mm(d3.t(), h2, out=gw3)
+            torch.sum(d3, 0, out=gb3)
+            torch.mm(d3, w3, out=d2).mul_(h2 > 0)
+            torch.mm(d2.t(), h1, out=gw2)
+            torch.sum(d2, 0, out=gb2)
+            torch.mm(d2, w2, out=d1).mul_(h1 > 0)
+            torch.mm(d1.t(), x, out=gw1)
+            torch.sum(d1, 0, out=gb1)
+            if self.momentum is None:
+                self.momentum = [g.clone() for g in self.grads]
+            else:
+                torch._foreach_mul_(self.momentum, 0.9)
+                torch._foreach_add_(self.momentum, self.grads)
+            torch._foreach_add_(self.params, self.momentum, alpha=-0.01)
+            return loss.item()
+
+
+def train_preshuffled(net, images, labels, batch_size, buffers, step):
     """The same batches, gathered once per epoch into preallocated buffers: no per-batch copy.
-    With set_to_none, the gradients are released instead of zeroed ("tuned")."""
+    step(x, y) trains on one batch and returns its loss."""
     net.train()
     n = images.size(0)
     order = torch.randperm(n)
@@ -101,13 +161,7 @@ def train_preshuffled(net, optimizer, images, labels, batch_size, buffers, set_t
     total = 0.0
     for start in range(0, n, batch_size):
         size = min(batch_size, n - start)
-        x = x_all.narrow(0, start, size)
-        y = y_all.narrow(0, start, size)
-        optimizer.zero_grad(set_to_none=set_to_none)
-        loss = F.cross_entropy(net(x), y)
-        loss.backward()
-        optimizer.step()
-        total += loss.item() * size
+        total += step(x_all.narrow(0, start, size), y_all.narrow(0, start, size)) * size
     return total / n
 
 
@@ -136,18 +190,18 @@ def make_epoch(variant, batch, threads, samples, seed):
     """A fresh start from the seed, as the C++ side makes it: one call = one timed epoch."""
     torch.set_num_threads(threads)
     images, labels = make_data(samples, seed)
-    # "tuned": the fastest stock PyTorch has for this step: released gradients and the
-    # multi-tensor (foreach) SGD, against the C++ side's hand-fused SGD loop. "manual" (the C++
-    # side writes the backward pass by hand) runs the same here: PyTorch code trains through
-    # autograd, and hand-written elementwise loops would run in the interpreter.
-    fast = variant in ("tuned", "manual")
-    net, optimizer = make_model(foreach=fast)
+    # "tuned": the fastest stock PyTorch has for an autograd step: released gradients and the
+    # multi-tensor (foreach) SGD, against the C++ side's hand-fused SGD loop.
+    net, optimizer = make_model(foreach=variant == "tuned")
     if variant == "reference":
         return lambda: train_reference(net, optimizer, images, labels, batch)
     if variant in ("preshuffled", "tuned", "manual"):
         buffers = (torch.empty_like(images), torch.empty_like(labels))
-        return lambda: train_preshuffled(net, optimizer, images, labels, batch, buffers,
-                                         set_to_none=fast)
+        if variant == "manual":
+            step = ManualStep(net, batch)
+        else:
+            step = autograd_step(net, optimizer, set_to_none=variant == "tuned")
+        return lambda: train_preshuffled(net, images, labels, batch, buffers, step)
     if variant == "eval":
         return lambda: evaluate(net, images, labels, batch)
     raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
