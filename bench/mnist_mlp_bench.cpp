@@ -105,7 +105,7 @@ Data make_data(int64_t samples, uint64_t seed) {
 
 /// The optimizer of the "tuned" variant: the update of torch::optim::SGD with momentum
 /// (buf = momentum * buf + grad, buf = grad on the first step; param -= lr * buf), written as one
-/// loop per parameter that also zeroes the gradient it has read: one pass over memory, where
+/// vectorised loop per parameter, then a memset of the gradient while it is still in cache, where
 /// torch::optim::SGD runs three kernels (mul_, add_, add_) and zero_grad() a fourth. The gradient
 /// tensors stay allocated, so backward() never allocates them afresh (releasing them instead
 /// measured slower at 2 threads: new pages fault in on every step). Python cannot run a loop
