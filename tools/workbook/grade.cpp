@@ -5,6 +5,7 @@
 #include "grade_rules.h"
 #include "graded_test.h"
 #include "gtest_results.h"
+#include "progress.h"
 #include "report.h"
 #include "submission.h"
 #include "terminal.h"
@@ -14,7 +15,6 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
-#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -33,15 +33,6 @@ using Clock = std::chrono::steady_clock;
 constexpr int kDefaultTimeoutSeconds = 60;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-std::string now_utc() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
 
 std::string format_duration(double seconds) {
   const long long total = static_cast<long long>(std::llround(seconds));
@@ -349,7 +340,7 @@ GradedSubmission grade_submission(Context& context, const Slot& slot, const std:
   GradedSubmission graded;
   graded.name = name;
   graded.origin = origin;
-  graded.graded_at = now_utc();
+  graded.graded_at = utc_timestamp();
   for (const auto& unit : context.units) graded.max_score += unit.exercise->points;
 
   std::vector<std::string> wanted;

@@ -37,14 +37,25 @@ std::string to_string(ExerciseState state) {
   return "unknown";
 }
 
-std::string utc_timestamp() {
+namespace {
+
+std::string format_time(const char* format, bool utc) {
   const std::time_t now = std::time(nullptr);
   std::tm parts{};
-  gmtime_r(&now, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
+  if (utc) {
+    gmtime_r(&now, &parts);
+  } else {
+    localtime_r(&now, &parts);
+  }
+  char text[64];
+  return std::strftime(text, sizeof text, format, &parts) > 0 ? text : "";
 }
+
+}  // namespace
+
+std::string utc_timestamp() { return format_time("%Y-%m-%dT%H:%M:%SZ", /*utc=*/true); }
+
+std::string local_time(const char* format) { return format_time(format, /*utc=*/false); }
 
 ProgressStore::ProgressStore(fs::path file) : file_(std::move(file)) {
   std::ifstream in(file_);

@@ -73,4 +73,7 @@ class ProgressStore {
 /// The current time as "2024-05-01T12:34:56Z".
 std::string utc_timestamp();
 
+/// The current local time formatted by strftime's `format` ("%H:%M:%S", "%Y%m%d-%H%M%S").
+std::string local_time(const char* format);
+
 }  // namespace workbook::runner

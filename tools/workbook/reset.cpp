@@ -1,26 +1,14 @@
 // `./workbook reset NN`: put the original stubs back, keeping the learner's version.
 #include "commands.h"
+#include "progress.h"
 #include "terminal.h"
 
-#include <ctime>
 #include <fstream>
 #include <iostream>
 
 namespace workbook::runner {
-namespace {
 
 namespace fs = std::filesystem;
-
-std::string backup_stamp() {
-  const std::time_t now = std::time(nullptr);
-  std::tm parts{};
-  localtime_r(&now, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y%m%d-%H%M%S", &parts);
-  return text;
-}
-
-}  // namespace
 
 int cmd_reset(Session& session, const std::string& query, bool yes) {
   const Workbook& wb = session.workbook;
@@ -49,7 +37,7 @@ int cmd_reset(Session& session, const std::string& query, bool yes) {
     return 0;
   }
 
-  const fs::path backup = wb.state_dir() / "backups" / (exercise.dir + "-" + backup_stamp());
+  const fs::path backup = wb.state_dir() / "backups" / (exercise.dir + "-" + local_time("%Y%m%d-%H%M%S"));
   std::string files;
   for (const auto& change : changes) files += (files.empty() ? "" : ", ") + wb.relative(change.file);
   if (!yes) {

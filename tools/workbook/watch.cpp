@@ -3,24 +3,12 @@
 // containers with mounted folders.
 #include "check.h"
 #include "commands.h"
+#include "progress.h"
 #include "terminal.h"
 
-#include <ctime>
 #include <iostream>
 
 namespace workbook::runner {
-namespace {
-
-std::string clock_time() {
-  const std::time_t now = std::time(nullptr);
-  std::tm parts{};
-  localtime_r(&now, &parts);
-  char text[16];
-  std::strftime(text, sizeof text, "%H:%M:%S", &parts);
-  return text;
-}
-
-}  // namespace
 
 int cmd_watch(Session& session, const WatchOptions& options) {
   const Workbook& wb = session.workbook;
@@ -77,7 +65,7 @@ int cmd_watch(Session& session, const WatchOptions& options) {
     }
 
     std::cout << "\n"
-              << dim("[" + clock_time() + "] watching " + wb.relative(wb.exercise_dir(*exercise)) +
+              << dim("[" + local_time("%H:%M:%S") + "] watching " + wb.relative(wb.exercise_dir(*exercise)) +
                      "/ " + dash() + " save a file to re-check, Ctrl-C to stop")
               << std::endl;
     bool changed = false;
