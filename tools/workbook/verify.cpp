@@ -178,16 +178,6 @@ bool contains(const fs::path& file, const std::string& text) {
   return content && content->find(text) != std::string::npos;
 }
 
-/// The exercises exercises/CMakeLists.txt registers, in order (the build writes the list).
-std::vector<std::string> registered_exercises(const fs::path& dir) {
-  std::vector<std::string> names;
-  std::ifstream in(dir / "workbook_exercises.txt");
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) names.push_back(line);
-  }
-  return names;
-}
-
 /// What every case of a suite must do: pass (or be skipped: an absent device), or fail cleanly.
 enum class Expect { kPass, kFail };
 
@@ -280,7 +270,7 @@ int check_integrity(const Workbook& wb, const fs::path& dir, const fs::path& stu
     problems.push_back(text);
     std::cout << "  " << text << "\n";
   };
-  const std::vector<std::string> registered = registered_exercises(dir);
+  const std::vector<std::string> registered = Workbook::registered_in(dir);
   if (registered.empty()) problem("no exercise is registered (" + (dir / "workbook_exercises.txt").string() + " is empty)");
   auto is_registered = [&](const std::string& name) {
     return std::find(registered.begin(), registered.end(), name) != registered.end();

@@ -43,9 +43,9 @@ const Manifest& Workbook::manifest() const {
   return *manifest_;
 }
 
-std::vector<std::string> Workbook::registered() const {
+std::vector<std::string> Workbook::registered_in(const fs::path& build) {
   std::vector<std::string> names;
-  std::ifstream in(build_ / "workbook_exercises.txt");
+  std::ifstream in(build / "workbook_exercises.txt");
   std::string line;
   while (std::getline(in, line)) {
     line = trim(line);

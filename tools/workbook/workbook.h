@@ -39,7 +39,9 @@ class Workbook {
 
   /// The exercises CMake registered, in order (build/workbook_exercises.txt); empty when the
   /// build directory is not configured.
-  std::vector<std::string> registered() const;
+  std::vector<std::string> registered() const { return registered_in(build_); }
+  /// The same for any build directory (verify may build the pristine stubs elsewhere).
+  static std::vector<std::string> registered_in(const std::filesystem::path& build);
 
   /// The exercises to work on: the manifest's, in its order, that CMake registered (all of the
   /// manifest's when the build is not configured yet).
