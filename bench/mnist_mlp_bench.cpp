@@ -317,21 +317,27 @@ struct Workload {
   Workload& operator=(const Workload&) = delete;
 };
 
-/// Seconds of one m x k by k x n float32 matrix product, one per timed repetition.
-std::vector<double> time_matmul(int64_t m, int64_t k, int64_t n, int reps) {
-  const auto a = torch::randn({m, k});
-  const auto b = torch::randn({k, n});
-  auto c = torch::empty({m, n});
-  // Small products are timed in groups so that one timing is long enough to read.
-  const int64_t inner = std::max<int64_t>(1, static_cast<int64_t>(2e8 / (2.0 * double(m) * double(k) * double(n))));
+/// Seconds of one call of `once` (which computes `flops` floating-point operations), one figure
+/// per timed repetition after a warm-up. Short calls are timed in groups of about 2e8 FLOP, so
+/// that one timing is long enough to read.
+std::vector<double> time_per_call(const std::function<void()>& once, double flops, int reps) {
+  const int64_t inner = std::max<int64_t>(1, static_cast<int64_t>(2e8 / flops));
   const std::function<double()> run = [&] {
-    for (int64_t i = 0; i < inner; ++i) torch::mm_out(c, a, b);
+    for (int64_t i = 0; i < inner; ++i) once();
     return 0.0;
   };
   timed(run);  // warm-up
   std::vector<double> seconds;
   for (int i = 0; i < reps; ++i) seconds.push_back(timed(run).first / double(inner));
   return seconds;
+}
+
+/// Seconds of one m x k by k x n float32 matrix product, one per timed repetition.
+std::vector<double> time_matmul(int64_t m, int64_t k, int64_t n, int reps) {
+  const auto a = torch::randn({m, k});
+  const auto b = torch::randn({k, n});
+  auto c = torch::empty({m, n});
+  return time_per_call([&] { torch::mm_out(c, a, b); }, 2.0 * double(m) * double(k) * double(n), reps);
 }
 
 /// Seconds of the eight matrix products of one training step at batch `batch` on their own
@@ -346,24 +352,17 @@ std::vector<double> time_step_products(int64_t batch, int reps) {
   auto d1 = torch::empty_like(h1), d2 = torch::empty_like(h2);
   const auto d3 = torch::randn({batch, kClasses});
   auto g1 = torch::empty_like(w1), g2 = torch::empty_like(w2), g3 = torch::empty_like(w3);
-  const int64_t inner = std::max<int64_t>(1, static_cast<int64_t>(2e8 / (double(batch) * kTrainFlopsPerSample)));
-  const std::function<double()> run = [&] {
-    for (int64_t i = 0; i < inner; ++i) {
-      torch::addmm_out(h1, b1, x, w1.t());
-      torch::addmm_out(h2, b2, h1, w2.t());
-      torch::addmm_out(logits, b3, h2, w3.t());
-      torch::mm_out(g3, d3.t(), h2);
-      torch::mm_out(d2, d3, w3);
-      torch::mm_out(g2, d2.t(), h1);
-      torch::mm_out(d1, d2, w2);
-      torch::mm_out(g1, d1.t(), x);
-    }
-    return 0.0;
+  const auto step = [&] {
+    torch::addmm_out(h1, b1, x, w1.t());
+    torch::addmm_out(h2, b2, h1, w2.t());
+    torch::addmm_out(logits, b3, h2, w3.t());
+    torch::mm_out(g3, d3.t(), h2);
+    torch::mm_out(d2, d3, w3);
+    torch::mm_out(g2, d2.t(), h1);
+    torch::mm_out(d1, d2, w2);
+    torch::mm_out(g1, d1.t(), x);
   };
-  timed(run);  // warm-up
-  std::vector<double> seconds;
-  for (int i = 0; i < reps; ++i) seconds.push_back(timed(run).first / double(inner));
-  return seconds;
+  return time_per_call(step, double(batch) * kTrainFlopsPerSample, reps);
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -87,7 +87,8 @@ function(workbook_add_exercise name)
   file(WRITE "${PROJECT_BINARY_DIR}/workbook_exercises.txt" "${lines}\n")
 
   if(ARG_PROGRAM)
-    # Compiled once (CLI11 and JSON make it a slow translation unit), linked twice.
+    # Compiled once (CLI11 and JSON make it a slow translation unit), linked twice. Its header
+    # path and libraries come from the solution target: both variants share the header.
     add_library(${name}_program_object OBJECT "${header_dir}/${ARG_PROGRAM}")
     target_link_libraries(${name}_program_object PRIVATE ${name}_solution CLI11::CLI11 nlohmann_json::nlohmann_json)
     workbook_use_common_settings(${name}_program_object)
