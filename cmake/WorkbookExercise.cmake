@@ -21,7 +21,7 @@
 # exercise's test object library too, so both test programs run those tests as well.
 set(WORKBOOK_EXTRA_TESTS_DIR "" CACHE PATH
     "Instructor-only test files <NN_name>_*.cpp added to each exercise's suite (grading)")
-# Grading builds also link tools/workbook/grading_server.cpp (named by WORKBOOK_GRADING_SERVER)
+# Grading builds also link tools/grading/grading_server.cpp (named by WORKBOOK_GRADING_SERVER)
 # into the learner's test program <NN_name>_test: a fork server that starts each graded test case
 # in a fresh process without loading LibTorch again. It does nothing unless the grader asks.
 set(WORKBOOK_GRADING_SERVER "" CACHE FILEPATH "Fork server linked into <NN_name>_test (grading builds only)")

@@ -4,13 +4,13 @@
 #     [LIBARCHIVE]                   link libarchive when found, and define WORKBOOK_TEST_HAVE_LIBARCHIVE
 #     [END_TO_END])                  one CTest test "<label>:end_to_end" (300 s) whose steps build on
 #                                    each other; without it each case is its own test "<label>:<case>" (60 s)
-# A GoogleTest program testing workbook_runner_lib (the runner's and the grading suite's own tests).
+# A GoogleTest program testing the runner libraries (tools/) (the runner's and the grading suite's own tests).
 include_guard(GLOBAL)
 
 function(workbook_add_tool_test target)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "LIBARCHIVE;END_TO_END" "LABEL" "SOURCES;DEFINITIONS;DEPENDS")
   add_executable(${target} ${ARG_SOURCES})
-  target_link_libraries(${target} PRIVATE workbook_runner_lib GTest::gtest_main workbook_warnings)
+  target_link_libraries(${target} PRIVATE workbook_learner workbook_grading GTest::gtest_main workbook_warnings)
   target_compile_definitions(${target} PRIVATE ${ARG_DEFINITIONS})
   if(ARG_LIBARCHIVE)
     find_package(LibArchive QUIET)

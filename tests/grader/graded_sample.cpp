@@ -1,5 +1,5 @@
 // A GoogleTest program whose test Graded.Case behaves as GRADED_MODE says, for the tests of one
-// graded test case (graded_test.h): pass, fail, skip, segv, abort, exit0 (exit(0) in the middle),
+// graded test case (graded_case.h): pass, fail, skip, segv, abort, exit0 (exit(0) in the middle),
 // _exit0 (_Exit(0): no report at all), hang, spam (megabytes of output, then pass), forge (writes
 // a report about another test and removes the premature-exit file: a tampering attempt).
 #include <gtest/gtest.h>

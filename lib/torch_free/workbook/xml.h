@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// XML escaping for the SVG charts (workbook::plot) and the grader's JUnit report (tools/workbook).
+/// XML escaping for the SVG charts (workbook::plot) and the grader's JUnit report (tools/grading).
 /// Standard library only: the runner includes it too, and it does not link LibTorch.
 
 #include <string>

@@ -407,7 +407,7 @@ int cmd_verify(Session& session) {
   say("Built in " + std::to_string(seconds_since(start)) + " s");
 
   Command info;
-  info.argv = {(dir / "tools" / "workbook" / "workbook_info").string()};
+  info.argv = {(dir / "tools" / "info" / "workbook_info").string()};
   info.timeout = std::chrono::seconds(120);
   const ProcessResult device = run_process(info);
   std::cout << indent_lines(device.output, "  ");
@@ -447,8 +447,8 @@ int cmd_verify(Session& session) {
   stub:<test>      that test PASSES on the untouched stub, so it asserts nothing: make it check
                    real behaviour (or a stub crashed or hung instead of failing cleanly).
   support:<test>   the support library or test helpers are broken.
-  runner:<test>    the workbook runner (tools/workbook) is broken.
-  grader:<test>    the grading suite (./workbook grade, tools/workbook/grade*) is broken.
+  runner:<test>    the workbook runner (tools/core, tools/learner) is broken.
+  grader:<test>    the grading suite (./workbook grade, tools/grading) is broken.
 One case on its own, in its own process: ctest --test-dir )" << wb.relative(dir) << R"( -R '<test>' --output-on-failure
 )";
     return 1;

@@ -1,4 +1,4 @@
-#include "graded_test.h"
+#include "graded_case.h"
 
 #include "gtest_results.h"
 #include "process.h"

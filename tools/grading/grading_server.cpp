@@ -10,7 +10,7 @@
 // returns into the program's start-up and main() with GoogleTest told (GTEST_FILTER, GTEST_OUTPUT)
 // to run exactly one test. Every test still gets a fresh process of its own; the server enforces
 // the time limit, captures the child's output (its start and end, up to a limit) and reports how
-// it ended. The grader (graded_test.cpp) checks the results exactly as for a program it started
+// it ended. The grader (graded_case.cpp) checks the results exactly as for a program it started
 // itself, and falls back to that when the server does not behave.
 //
 // Protocol, on the two file descriptors named by WORKBOOK_GRADING_SERVER_FDS="<in>,<out>":

@@ -3,7 +3,7 @@
 #include "build.h"
 #include "grade_report.h"
 #include "grade_rules.h"
-#include "graded_test.h"
+#include "graded_case.h"
 #include "gtest_results.h"
 #include "progress.h"
 #include "report.h"

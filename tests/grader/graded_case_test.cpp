@@ -1,6 +1,6 @@
-// graded_test.{h,cpp}: one test case in its own process, and a verdict that never counts an early
+// graded_case.{h,cpp}: one test case in its own process, and a verdict that never counts an early
 // end (crash, abort, exit(0), time limit, missing or forged report) as a pass.
-#include "graded_test.h"
+#include "graded_case.h"
 
 #include "grader_util.h"
 

@@ -15,7 +15,7 @@
 ///   the compiled tests are made once per slot, not per submission. Grading a submission copies its
 ///   sources into the staging folder and rebuilds each exercise's test program separately (a
 ///   compile error costs that exercise only). The previous submission's outputs are deleted first.
-/// - Every test case runs in its own process (graded_test.h) on the CPU with a time limit. The
+/// - Every test case runs in its own process (graded_case.h) on the CPU with a time limit. The
 ///   learner's test program of a grading build holds a fork server (grading_server.cpp): started
 ///   once per exercise, it forks a fresh process for each test case, so LibTorch is loaded once,
 ///   not ~150 times per submission (--no-fork-server starts each process from scratch).
@@ -45,7 +45,7 @@ struct GradeOptions {
   std::string shard;                     ///< "I/N": grade every N-th submission from the I-th (1-based)
   std::filesystem::path work_dir;        ///< slot builds; default: build/grade next to build/dev
   bool reuse = true;                     ///< reuse results of byte-identical exercise sources
-  bool fork_server = true;               ///< fork each test's process from a loaded one (graded_test.h)
+  bool fork_server = true;               ///< fork each test's process from a loaded one (graded_case.h)
   int compile_timeout_seconds = 600;     ///< one exercise's build
 };
 

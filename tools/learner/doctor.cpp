@@ -155,7 +155,7 @@ std::vector<Finding> check_torch(const Workbook& wb) {
              "see the build output: cmake --build " + wb.relative(wb.build()) + " --target workbook_info"}};
   }
   Command info;
-  info.argv = {(wb.build() / "tools" / "workbook" / "workbook_info").string(), "--json"};
+  info.argv = {(wb.build() / "tools" / "info" / "workbook_info").string(), "--json"};
   info.timeout = std::chrono::seconds(120);
   const ProcessResult result = run_process(info);
   const auto begin = result.output.find('{');
