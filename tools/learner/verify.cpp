@@ -195,9 +195,10 @@ std::string excerpt(const std::vector<std::string>& failures) {
 /// programs at a time. run_suite() reruns a program whose process dies one case at a time, so
 /// the culprit is named. Every case CTest registers must be reported, and must pass (kPass) or
 /// fail cleanly (kFail: a stub must fail through workbook::todo(), not crash or hang). Prints one
-/// line per problem and returns how many there are.
+/// line per problem and returns how many there are. Adds the skipped CUDA cases (a CUDA LibTorch
+/// without a GPU lists them, skipped) to `cuda_not_run`.
 int check_suites(const Session& session, const fs::path& dir, const std::vector<CtestTest>& tests,
-                 const std::set<std::string>& labels, Expect expect, unsigned jobs) {
+                 const std::set<std::string>& labels, Expect expect, unsigned jobs, int& cuda_not_run) {
   std::vector<fs::path> programs;
   std::map<fs::path, std::vector<const CtestTest*>> registered;
   for (const auto& test : tests) {
@@ -233,7 +234,11 @@ int check_suites(const Session& session, const fs::path& dir, const std::vector<
       reported.insert(test.full_name());
       const auto known = ctest_name.find(test.full_name());
       const std::string name = (known != ctest_name.end() ? known->second : test.full_name()) + " (" + program + ")";
-      if (test.status == TestStatus::kSkipped) continue;
+      if (test.status == TestStatus::kSkipped) {
+        static const std::regex cuda_case(R"(.*/Cuda\d+$)");  // device_test_name(): "Cuda0"
+        if (std::regex_match(test.name, cuda_case)) ++cuda_not_run;
+        continue;
+      }
       ++cases;
       if (expect == Expect::kPass && test.status != TestStatus::kPassed) {
         std::cout << "  " << name << " " << to_string(test.status) << ":\n" << excerpt(test.failures);
@@ -438,9 +443,15 @@ int cmd_verify(Session& session) {
     tool_tests_ok = run_process(ctest).ok();
   }
   say("Running the solutions and the support library's tests (every case must pass)");
-  int problems = check_suites(session, dir, registered, {"solution", "support"}, Expect::kPass, jobs);
+  int cuda_not_run = 0, stub_cuda_not_run = 0;
+  int problems = check_suites(session, dir, registered, {"solution", "support"}, Expect::kPass, jobs, cuda_not_run);
+  if (cuda_not_run > 0) {
+    std::cout << "  " << yellow(plural(cuda_not_run, "CUDA case") + " not run: no GPU") << " (this LibTorch is a CUDA "
+              << "build, but no CUDA device is visible; on a machine with one: WORKBOOK_DEVICE=cuda "
+              << wb.command() << " verify)\n";
+  }
   say("Running the untouched stubs (every graded test must fail)");
-  problems += check_suites(session, dir, registered, {"stub"}, Expect::kFail, jobs);
+  problems += check_suites(session, dir, registered, {"stub"}, Expect::kFail, jobs, stub_cuda_not_run);
   if (!tool_tests_ok || problems > 0) {
     std::cerr << red("verify failed.") << R"( How to read the lists above:
   solution:<test>  the reference solution fails that test: fix the solution or the test.
@@ -454,7 +465,8 @@ One case on its own, in its own process: ctest --test-dir )" << wb.relative(dir)
     return 1;
   }
   say("Tests ran in " + std::to_string(seconds_since(start)) + " s");
-  say(green("verify passed") + ": every solution passes, every stub fails its tests, the manifest agrees.");
+  say(green("verify passed") + ": every solution passes, every stub fails its tests, the manifest agrees." +
+      (cuda_not_run > 0 ? " " + yellow(plural(cuda_not_run, "CUDA case") + " not run: no GPU.") : std::string()));
   return 0;
 }
 
