@@ -36,7 +36,7 @@ std::string available_list() {
 
 std::string why_cuda_absent() {
   if (!cuda_built()) return "this LibTorch was built without CUDA; install a CUDA build of LibTorch";
-  return "this LibTorch is a CUDA build, but no CUDA GPU is visible (check nvidia-smi and CUDA_VISIBLE_DEVICES)";
+  return "this LibTorch is a CUDA build, but no CUDA GPU is visible: check nvidia-smi and CUDA_VISIBLE_DEVICES";
 }
 
 std::string why_mps_absent() {
