@@ -1,7 +1,6 @@
 #include "build.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <regex>
@@ -149,28 +148,25 @@ std::string cmake_cache_value(const fs::path& build_dir, std::string_view name) 
 }
 
 ProcessResult configure(const fs::path& source_dir, const fs::path& build_dir,
-                        const std::vector<std::string>& extra_arguments) {
+                        const std::vector<std::string>& extra_arguments, bool show) {
   ProcessResult done;
   if (is_configured(build_dir)) {
     done.end = ProcessEnd::kExited;
     done.exit_code = 0;
     return done;
   }
-  std::error_code ignored;
-  fs::create_directories(build_dir.parent_path(), ignored);
   Command command;
-  command.argv = {"cmake", "--preset", "dev", "-B", build_dir.string()};
-  const char* cxx = std::getenv("CXX");
-  if ((cxx == nullptr || *cxx == '\0') && !find_program("clang++").empty()) {
-    command.argv.push_back("-DCMAKE_CXX_COMPILER=clang++");
-  }
+  command.argv = {"bash", (source_dir / "workbook").string(), "configure", fs::absolute(build_dir).string()};
   for (const auto& argument : extra_arguments) command.argv.push_back(argument);
   command.cwd = source_dir;
+  command.capture = !show;
   command.timeout = std::chrono::minutes(10);
-  ProcessResult result = run_process(command);
-  std::ofstream(fs::path(build_dir.string() + ".configure.log")) << result.output;
-  if (!result.ok()) fs::remove_all(build_dir, ignored);
-  return result;
+  return run_process(command);
+}
+
+void ensure_configured(const fs::path& source_dir, const fs::path& build_dir) {
+  const ProcessResult result = configure(source_dir, build_dir, {}, true);
+  if (!result.ok()) throw std::runtime_error("configuring " + build_dir.string() + " failed (" + result.describe() + ").");
 }
 
 ProcessResult build_targets(const fs::path& build_dir, const std::vector<std::string>& targets,
@@ -215,23 +211,6 @@ std::optional<std::pair<int, int>> build_progress(std::string_view line) {
   std::match_results<std::string_view::const_iterator> m;
   if (!std::regex_match(line.begin(), line.end(), m, progress)) return std::nullopt;
   return std::make_pair(std::stoi(m[1].str()), std::stoi(m[2].str()));
-}
-
-std::vector<std::string> build_target_names(const fs::path& build_dir) {
-  Command command;
-  command.argv = {"cmake", "--build", build_dir.string(), "--target", "help"};
-  command.timeout = std::chrono::seconds(60);
-  const ProcessResult result = run_process(command);
-  std::vector<std::string> names;
-  for (const auto& line : split_lines(result.output)) {
-    // Ninja: "name: phony"; Makefiles: "... name".
-    if (line.rfind("... ", 0) == 0) {
-      names.push_back(line.substr(4));
-    } else if (const auto colon = line.find(": "); colon != std::string::npos && line.find(' ') > colon) {
-      names.push_back(line.substr(0, colon));
-    }
-  }
-  return names;
 }
 
 std::optional<CompilerError> first_error(std::string_view log, const std::vector<fs::path>& learner_files) {

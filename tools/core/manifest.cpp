@@ -119,6 +119,7 @@ Manifest Manifest::parse(std::string_view text, const std::string& source_name) 
     }
     exercise.name = get_string(*table, "name", true, named, source_name);
     exercise.hint = get_string(*table, "hint", false, named, source_name);
+    exercise.program = get_string(*table, "program", false, named, source_name);
 
     if (const toml::node* sources = table->get("sources")) {
       const toml::array* array = sources->as_array();
