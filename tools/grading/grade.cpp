@@ -4,6 +4,7 @@
 #include "grade_report.h"
 #include "grade_rules.h"
 #include "graded_case.h"
+#include "include_check.h"
 #include "gtest_results.h"
 #include "progress.h"
 #include "report.h"
@@ -485,128 +486,6 @@ std::vector<std::size_t> shard_indices(std::size_t count, int index, int total) 
     indices.push_back(i);
   }
   return indices;
-}
-
-std::string unsafe_include(std::string_view source) {
-  // Strip comments (keeping line breaks and string literals), join continued lines.
-  std::string code;
-  code.reserve(source.size());
-  std::size_t pending_lines = 0;
-  bool in_number = false;
-  std::string identifier;
-  for (std::size_t i = 0; i < source.size();) {
-    const char c = source[i];
-    if (c == '\\' && i + 1 < source.size() && (source[i + 1] == '\n' || source[i + 1] == '\r')) {
-      i += source[i + 1] == '\r' && i + 2 < source.size() && source[i + 2] == '\n' ? 3 : 2;
-      ++pending_lines;
-      continue;
-    }
-    if (c == '\n') {
-      code += '\n';
-      code.append(pending_lines, '\n');
-      pending_lines = 0;
-      ++i;
-      in_number = false;
-      identifier.clear();
-      continue;
-    }
-    if (c == '/' && i + 1 < source.size() && source[i + 1] == '/') {
-      while (i < source.size() && source[i] != '\n') {
-        // A continued line comment goes on to the next line.
-        if (source[i] == '\\' && i + 1 < source.size() && source[i + 1] == '\n') {
-          ++pending_lines;
-          ++i;
-        }
-        ++i;
-      }
-      code += ' ';
-      continue;
-    }
-    if (c == '/' && i + 1 < source.size() && source[i + 1] == '*') {
-      const auto end = source.find("*/", i + 2);
-      const std::size_t stop = end == std::string_view::npos ? source.size() : end + 2;
-      code += ' ';
-      for (std::size_t k = i; k < stop; ++k) pending_lines += source[k] == '\n';
-      i = stop;
-      continue;
-    }
-    if (c == '\'' && in_number) {  // a digit separator: 1'000'000
-      code += c;
-      ++i;
-      continue;
-    }
-    if (c == '"' && (identifier == "R" || identifier == "u8R" || identifier == "uR" || identifier == "UR" ||
-                     identifier == "LR")) {
-      const auto open = source.find('(', i + 1);
-      if (open == std::string_view::npos) return "an unterminated raw string literal";
-      const std::string close = ")" + std::string(source.substr(i + 1, open - i - 1)) + "\"";
-      const auto end = source.find(close, open + 1);
-      const std::size_t stop = end == std::string_view::npos ? source.size() : end + close.size();
-      for (std::size_t k = i; k < stop; ++k) {
-        if (source[k] == '\n') {
-          code += '\n';
-        } else {
-          code += 'x';
-        }
-      }
-      i = stop;
-      identifier.clear();
-      continue;
-    }
-    if (c == '"' || c == '\'') {
-      code += c;
-      ++i;
-      while (i < source.size() && source[i] != c && source[i] != '\n') {
-        if (source[i] == '\\' && i + 1 < source.size()) {
-          code += source[i];
-          ++i;
-        }
-        code += source[i];
-        ++i;
-      }
-      if (i < source.size() && source[i] == c) {
-        code += c;
-        ++i;
-      }
-      identifier.clear();
-      in_number = false;
-      continue;
-    }
-    const bool word = std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-    if (word) {
-      if (identifier.empty() && !in_number && std::isdigit(static_cast<unsigned char>(c))) in_number = true;
-      if (!in_number) identifier += c;
-    } else if (c != '.') {
-      in_number = false;
-      identifier.clear();
-    } else {
-      identifier.clear();
-    }
-    code += c;
-    ++i;
-  }
-
-  static const std::regex directive(R"(^\s*(?:#|%:)\s*(include_next|include|import)\b\s*(.*)$)");
-  std::istringstream lines(code);
-  std::string line;
-  for (int number = 1; std::getline(lines, line); ++number) {
-    std::smatch m;
-    if (!std::regex_match(line, m, directive)) continue;
-    const std::string rest = m[2];
-    const std::string shown = "line " + std::to_string(number) + ": #" + m[1].str() + " " + rest;
-    if (rest.empty() || (rest.front() != '"' && rest.front() != '<')) return shown + " (a file named through a macro)";
-    const char close = rest.front() == '"' ? '"' : '>';
-    const auto end = rest.find(close, 1);
-    if (end == std::string::npos) return shown + " (not closed)";
-    std::string path = rest.substr(1, end - 1);
-    std::replace(path.begin(), path.end(), '\\', '/');
-    if (path.empty() || path.front() == '/' || (path.size() >= 2 && path[1] == ':')) return shown + " (an absolute path)";
-    std::istringstream parts(path);
-    for (std::string part; std::getline(parts, part, '/');) {
-      if (part == "..") return shown + " (a path with \"..\")";
-    }
-  }
-  return {};
 }
 
 int cmd_merge_grades(const fs::path& output, const std::vector<fs::path>& inputs) {
