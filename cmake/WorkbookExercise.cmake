@@ -27,10 +27,11 @@
 # exercise's test object library too, so both test programs run those tests as well.
 set(WORKBOOK_EXTRA_TESTS_DIR "" CACHE PATH
     "Instructor-only test files <NN_name>_*.cpp added to each exercise's suite (grading)")
-# Grading builds also link tools/grading/grading_server.cpp (named by WORKBOOK_GRADING_SERVER)
-# into the learner's test program <NN_name>_test: a fork server that starts each graded test case
-# in a fresh process without loading LibTorch again. It does nothing unless the grader asks.
-set(WORKBOOK_GRADING_SERVER "" CACHE FILEPATH "Fork server linked into <NN_name>_test (grading builds only)")
+# Grading builds (WORKBOOK_GRADING_SERVER=ON) also link the workbook's
+# tools/grading/grading_server.cpp into the learner's test program <NN_name>_test: a fork server
+# that starts each graded test case in a fresh process without loading LibTorch again. It does
+# nothing unless the grader asks.
+option(WORKBOOK_GRADING_SERVER "Link the grading fork server into <NN_name>_test (grading builds only)" OFF)
 include("${CMAKE_CURRENT_LIST_DIR}/WorkbookManifest.cmake")
 
 function(workbook_add_exercises manifest)
@@ -98,7 +99,7 @@ function(workbook_add_exercise name)
     endif()
     add_executable(${test_target} $<TARGET_OBJECTS:${name}_test_object>)
     if(WORKBOOK_GRADING_SERVER AND variant STREQUAL "exercise")
-      target_sources(${test_target} PRIVATE "${WORKBOOK_GRADING_SERVER}")
+      target_sources(${test_target} PRIVATE "${PROJECT_SOURCE_DIR}/tools/grading/grading_server.cpp")
     endif()
     target_link_libraries(${test_target} PRIVATE ${name}_${variant} workbook::test_support)
     workbook_torch_runtime(${test_target})

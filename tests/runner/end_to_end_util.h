@@ -19,14 +19,15 @@ struct Outcome {
 
 /// Copies the fixture workbook `fixture` to `root`, with the real workbook's (`workbook`) parts
 /// that the fixture builds with: the registration of exercises from the manifest
-/// (cmake/WorkbookExercise.cmake, cmake/WorkbookManifest.cmake) and the launcher, whose
-/// configure step the runner calls.
+/// (cmake/WorkbookExercise.cmake, cmake/WorkbookManifest.cmake), the launcher, whose configure
+/// step the runner calls, and the grading fork server that grading builds link.
 inline void copy_fixture_workbook(const std::filesystem::path& fixture, const std::filesystem::path& workbook,
                                   const std::filesystem::path& root) {
   std::filesystem::create_directories(root.parent_path());
   std::filesystem::copy(fixture, root, std::filesystem::copy_options::recursive);
-  std::filesystem::create_directories(root / "cmake");
-  for (const char* file : {"cmake/WorkbookExercise.cmake", "cmake/WorkbookManifest.cmake", "workbook"}) {
+  for (const char* file : {"cmake/WorkbookExercise.cmake", "cmake/WorkbookManifest.cmake", "workbook",
+                           "tools/grading/grading_server.cpp"}) {
+    std::filesystem::create_directories((root / file).parent_path());
     std::filesystem::copy_file(workbook / file, root / file);
   }
 }
