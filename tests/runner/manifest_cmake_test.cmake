@@ -61,6 +61,18 @@ expect_equal("${m_02_second_PROGRAM}" "program.cpp" "02 program")
 expect_equal("${m_02_second_LIBRARIES}" "workbook::plot;workbook::mnist" "02 libraries")
 expect_equal("${m_02_second_TIMEOUT}" "120" "02 timeout")
 
+# Reading `file` in a child must fail with an error that says `wanted`.
+macro(expect_failure file wanted name)
+  execute_process(COMMAND "${CMAKE_COMMAND}" -DMODULE=${MODULE} -DREAD=${file} -P "${CMAKE_CURRENT_LIST_FILE}"
+                  RESULT_VARIABLE status ERROR_VARIABLE error OUTPUT_QUIET)
+  string(REGEX REPLACE "[ \n]+" " " error "${error}")
+  string(FIND "${error}" "${wanted}" found)
+  if(status EQUAL 0 OR found EQUAL -1)
+    message(SEND_ERROR "${name}: want a failure saying '${wanted}', got status ${status}: ${error}")
+    math(EXPR failures "${failures} + 1")
+  endif()
+endmacro()
+
 # Each bad manifest: its text after a first good entry, and what the error must say.
 set(header "[[exercises]]\ndir = \"01_ok\"\nsources = [\"ok.cpp\"]\n\n[[exercises]]\n")
 set(cases
@@ -84,25 +96,11 @@ foreach(case IN LISTS cases)
   string(REPLACE "\\n" "\n" body "${body}")
   string(REPLACE "\\\\" "\\" body "${body}")
   file(WRITE "${WORK_DIR}/bad.toml" "${header}${body}")
-  execute_process(COMMAND "${CMAKE_COMMAND}" -DMODULE=${MODULE} -DREAD=${WORK_DIR}/bad.toml -P "${CMAKE_CURRENT_LIST_FILE}"
-                  RESULT_VARIABLE status ERROR_VARIABLE error OUTPUT_QUIET)
-  string(REGEX REPLACE "[ \n]+" " " error "${error}")
-  string(FIND "${error}" "${wanted}" found)
-  if(status EQUAL 0 OR found EQUAL -1)
-    message(SEND_ERROR "${name}: want a failure saying '${wanted}', got status ${status}: ${error}")
-    math(EXPR failures "${failures} + 1")
-  endif()
+  expect_failure("${WORK_DIR}/bad.toml" "${wanted}" "${name}")
 endforeach()
 
 file(WRITE "${WORK_DIR}/empty.toml" "# nothing\n")
-execute_process(COMMAND "${CMAKE_COMMAND}" -DMODULE=${MODULE} -DREAD=${WORK_DIR}/empty.toml -P "${CMAKE_CURRENT_LIST_FILE}"
-                RESULT_VARIABLE status ERROR_VARIABLE error OUTPUT_QUIET)
-string(REGEX REPLACE "[ \n]+" " " error "${error}")
-string(FIND "${error}" "empty.toml: no [[exercises]] entries" found)
-if(status EQUAL 0 OR found EQUAL -1)
-  message(SEND_ERROR "a manifest without entries must fail: ${error}")
-  math(EXPR failures "${failures} + 1")
-endif()
+expect_failure("${WORK_DIR}/empty.toml" "empty.toml: no [[exercises]] entries" "a manifest without entries")
 
 list(LENGTH cases bad_count)
 if(failures GREATER 0)
