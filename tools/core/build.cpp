@@ -109,6 +109,23 @@ bool is_tool_line(const std::string& line) {
          line.rfind("collect2: error: ld returned", 0) == 0;
 }
 
+bool is_error(const Diagnostic& d) { return d.severity == "error" || d.severity == "fatal error"; }
+
+/// For the error at position k that sits in a library header: the position of the line in a
+/// learner's file that led there. GCC prints "learner.cpp:12:5:   required from here" before the
+/// error, Clang "learner.cpp:12:5: note: in instantiation of ... requested here" after it.
+std::optional<std::size_t> learner_cause(const std::vector<Diagnostic>& diagnostics, std::size_t k,
+                                         const std::vector<fs::path>& learner_files) {
+  for (std::size_t j = k; j-- > 0;) {  // GCC: the chain before the error, back to the last error
+    if (is_error(diagnostics[j])) break;
+    if (is_learner_file(diagnostics[j].file, learner_files)) return j;
+  }
+  for (std::size_t j = k + 1; j < diagnostics.size() && !is_error(diagnostics[j]); ++j) {  // Clang
+    if (diagnostics[j].severity == "note" && is_learner_file(diagnostics[j].file, learner_files)) return j;
+  }
+  return std::nullopt;
+}
+
 std::string source_line(const std::string& file, int line) {
   std::ifstream in(file);
   std::string text;
@@ -224,7 +241,6 @@ std::optional<CompilerError> first_error(std::string_view log, const std::vector
       linker_lines.push_back(i);
     }
   }
-  auto is_error = [](const Diagnostic& d) { return d.severity == "error" || d.severity == "fatal error"; };
   const int total = static_cast<int>(std::count_if(diagnostics.begin(), diagnostics.end(), is_error));
 
   // The context of the diagnostic at position k: the lines after it up to the next diagnostic.
@@ -257,23 +273,10 @@ std::optional<CompilerError> first_error(std::string_view log, const std::vector
       return error;
     }
   }
-  // 2. An error inside a library header that the learner's code led to: GCC prints
-  //    "learner.cpp:12:5:   required from here" before the error, Clang prints
-  //    "learner.cpp:12:5: note: in instantiation of ... requested here" after it.
+  // 2. An error inside a library header that the learner's code led to.
   for (std::size_t k = 0; k < diagnostics.size(); ++k) {
     if (!is_error(diagnostics[k])) continue;
-    std::optional<std::size_t> via;
-    for (std::size_t j = k; j-- > 0;) {  // GCC: the chain before the error, back to the last error
-      if (is_error(diagnostics[j])) break;
-      if (is_learner_file(diagnostics[j].file, learner_files)) {
-        via = j;
-        break;
-      }
-    }
-    for (std::size_t j = k + 1; !via && j < diagnostics.size() && !is_error(diagnostics[j]); ++j) {  // Clang
-      if (diagnostics[j].severity == "note" && is_learner_file(diagnostics[j].file, learner_files)) via = j;
-    }
-    if (via) {
+    if (const auto via = learner_cause(diagnostics, k, learner_files)) {
       CompilerError error = make(k);
       error.in_learner_file = true;
       error.via_file = diagnostics[*via].file;
