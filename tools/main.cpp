@@ -138,8 +138,10 @@ int main(int argc, char** argv) {
     Session session(root, build);
     session.jobs = std::max(1, jobs);
     session.case_timeout = std::chrono::seconds(std::max(1, timeout));
-    // Everything that builds needs a configured build directory; verify configures its own.
-    if (!*hint && !*reset && !*doctor && !*verify && !*grade && !*merge_grades) ensure_configured(session);
+    const auto chosen = app.get_subcommands();
+    if (needs_configured_build(chosen.empty() ? "" : chosen.front()->get_name())) {
+      ensure_configured(session.workbook.root(), session.workbook.build());
+    }
     if (*list) return cmd_list(session);
     if (*check) return cmd_check(session, check_exercise, check_all);
     if (*watch) {

@@ -17,14 +17,19 @@ struct Outcome {
   std::string output;  ///< standard output and error, then how it ended when it did not exit
 };
 
-/// Copies the fixture workbook `fixture` to `root`, with the real `registration`
-/// (cmake/WorkbookExercise.cmake) that the fixture builds with.
-inline void copy_fixture_workbook(const std::filesystem::path& fixture, const std::filesystem::path& registration,
+/// Copies the fixture workbook `fixture` to `root`, with the real workbook's (`workbook`) parts
+/// that the fixture builds with: the registration of exercises from the manifest
+/// (cmake/WorkbookExercise.cmake, cmake/WorkbookManifest.cmake), the launcher, whose configure
+/// step the runner calls, and the grading fork server that grading builds link.
+inline void copy_fixture_workbook(const std::filesystem::path& fixture, const std::filesystem::path& workbook,
                                   const std::filesystem::path& root) {
   std::filesystem::create_directories(root.parent_path());
   std::filesystem::copy(fixture, root, std::filesystem::copy_options::recursive);
-  std::filesystem::create_directories(root / "cmake");
-  std::filesystem::copy_file(registration, root / "cmake" / "WorkbookExercise.cmake");
+  for (const char* file : {"cmake/WorkbookExercise.cmake", "cmake/WorkbookManifest.cmake", "workbook",
+                           "tools/grading/grading_server.cpp"}) {
+    std::filesystem::create_directories((root / file).parent_path());
+    std::filesystem::copy_file(workbook / file, root / file);
+  }
 }
 
 /// Runs workbook_runner `args` on the workbook at `root` (built in root/build/dev), in a UTF-8

@@ -43,23 +43,6 @@ std::vector<std::string> hint_functions(const Exercise& exercise) {
 
 }  // namespace
 
-void ensure_configured(const Session& session) {
-  const Workbook& wb = session.workbook;
-  if (is_configured(wb.build())) return;
-  std::cerr << bold("==>") << " Configuring " << wb.relative(wb.build()) << " (the first time only)" << std::endl;
-  const ProcessResult result = configure(wb.root(), wb.build());
-  if (!result.ok()) {
-    std::cerr << result.output;
-    throw std::runtime_error("configuring " + wb.relative(wb.build()) + " failed (CMake's output above).");
-  }
-  std::istringstream lines(result.output);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind("-- LibTorch", 0) == 0 || line.rfind("-- GoogleTest", 0) == 0 || line.rfind("-- Linker", 0) == 0) {
-      std::cerr << line << "\n";
-    }
-  }
-}
-
 Evaluation evaluate(Session& session, const Exercise& exercise) {
   const Workbook& wb = session.workbook;
   Evaluation ev;

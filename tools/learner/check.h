@@ -25,10 +25,6 @@ struct Evaluation {
   bool interrupted = false;             ///< Ctrl-C arrived
 };
 
-/// Configures the build directory when it is not yet (the first run), printing what CMake found.
-/// Throws std::runtime_error, after printing CMake's output, when configuring fails.
-void ensure_configured(const Session& session);
-
 /// Builds `exercise`'s test program and runs its tests, records the result in the progress file
 /// and returns it. Shows a progress line for the build on a terminal.
 Evaluation evaluate(Session& session, const Exercise& exercise);

@@ -313,15 +313,7 @@ Finding check_manifest(const Workbook& wb) {
   f.topic = "exercises";
   try {
     const auto& manifest = wb.manifest();
-    const auto registered = wb.registered();
-    f.lines.push_back(plural(static_cast<long long>(manifest.exercises().size()), "exercise") +
-                      " in exercises/info.toml, " + std::to_string(registered.size()) + " registered with CMake");
-    for (const auto& exercise : manifest.exercises()) {
-      if (!registered.empty() && std::find(registered.begin(), registered.end(), exercise.dir) == registered.end()) {
-        f.level = Level::kWarning;
-        f.lines.push_back(exercise.dir + " is in the manifest but not in exercises/CMakeLists.txt");
-      }
-    }
+    f.lines.push_back(plural(static_cast<long long>(manifest.exercises().size()), "exercise") + " in exercises/info.toml");
     f.lines.push_back(wb.is_git_checkout() ? "git checkout: reset takes the stubs from git"
                                            : "not a git checkout: reset takes the stubs from .workbook/pristine/");
   } catch (const std::exception& error) {
