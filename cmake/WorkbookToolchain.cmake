@@ -43,10 +43,35 @@ if(WORKBOOK_PRECOMPILED_HEADER)
   target_precompile_headers(workbook_pch PRIVATE <torch/torch.h>)
 endif()
 
-# Gives `target` the common flags and, when enabled, the shared precompiled header.
+# The learner's own code (the <NN>_exercise libraries) is built without optimisation, so that it
+# does what it says: at -O2 undefined behaviour in one stub (an endless loop, a missing return) is
+# compiled away and execution runs into the next function, whose message the test then reports.
+# WorkbookExercise.cmake adds WORKBOOK_LEARNER_OPTIONS to those targets; their precompiled header
+# is a second one built with the same options (a PCH only serves identical optimisation flags).
+if(MSVC)
+  set(_workbook_learner_default /Od)
+else()
+  set(_workbook_learner_default -O0)
+endif()
+set(WORKBOOK_LEARNER_OPTIONS ${_workbook_learner_default} CACHE STRING
+    "Compile options of the learner's code (default: unoptimised; bench/README.md has the figures)")
+add_library(workbook_learner_pch OBJECT "${CMAKE_CURRENT_LIST_DIR}/pch.cpp")
+target_link_libraries(workbook_learner_pch PUBLIC Torch::Torch workbook_warnings)
+target_compile_options(workbook_learner_pch PRIVATE ${WORKBOOK_LEARNER_OPTIONS})
+if(WORKBOOK_PRECOMPILED_HEADER)
+  target_precompile_headers(workbook_learner_pch PRIVATE <torch/torch.h>)
+endif()
+
+# Gives `target` the common flags and, when enabled, the shared precompiled header; LEARNER: the
+# learner's code, built with WORKBOOK_LEARNER_OPTIONS and the precompiled header made with them.
 function(workbook_use_common_settings target)
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "LEARNER" "" "")
   target_link_libraries(${target} PRIVATE Torch::Torch workbook_warnings)
   if(WORKBOOK_PRECOMPILED_HEADER)
-    target_precompile_headers(${target} REUSE_FROM workbook_pch)
+    if(ARG_LEARNER)
+      target_precompile_headers(${target} REUSE_FROM workbook_learner_pch)
+    else()
+      target_precompile_headers(${target} REUSE_FROM workbook_pch)
+    endif()
   endif()
 endfunction()
