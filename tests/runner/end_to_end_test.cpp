@@ -113,6 +113,37 @@ TEST_F(EndToEnd, SolvingOneFunctionTurnsItsTestGreen) {
   EXPECT_TRUE(has(list.output, "01  Hello, runner     1 of 4 tests passing")) << list.output;
 }
 
+// An absent or unknown device is one error before anything runs (the fixture's workbook_info
+// knows only the CPU), never a suite of failures recorded as lost progress; --device is accepted
+// after any command that runs code and means WORKBOOK_DEVICE.
+TEST_F(EndToEnd, ABadDeviceIsOneErrorAndLeavesProgressAlone) {
+  const fs::path progress = kWork / ".workbook" / "progress.json";
+  const std::string before = read(progress);
+  ASSERT_TRUE(has(before, "01_hello"));
+
+  const Outcome by_variable = runner({"check", "01"}, {{"WORKBOOK_DEVICE", "cuda"}});
+  EXPECT_EQ(by_variable.status, 2) << by_variable.output;
+  EXPECT_TRUE(has(by_variable.output, "error: WORKBOOK_DEVICE=cuda: no device cuda")) << by_variable.output;
+  EXPECT_TRUE(has(by_variable.output, "your progress is unchanged")) << by_variable.output;
+  EXPECT_FALSE(has(by_variable.output, "Hello.AddSumsTwoNumbers")) << by_variable.output;
+  EXPECT_EQ(read(progress), before);
+
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"check", "01", "--device", "gpu"},
+                                                std::vector<std::string>{"list", "--device=cuda:1"},
+                                                std::vector<std::string>{"run", "01", "--device", "mps"},
+                                                std::vector<std::string>{"--device", "cuda", "watch", "--once"}}) {
+    const Outcome by_option = runner(args);
+    EXPECT_EQ(by_option.status, 2) << args.front() << ": " << by_option.output;
+    EXPECT_TRUE(has(by_option.output, "error: --device ")) << by_option.output;
+  }
+  EXPECT_EQ(read(progress), before);
+  EXPECT_TRUE(has(runner({"list"}).output, "01  Hello, runner     1 of 4 tests passing"));
+
+  const Outcome on_cpu = runner({"check", "01", "--device", "cpu"});
+  EXPECT_EQ(on_cpu.status, 1) << on_cpu.output;
+  EXPECT_TRUE(has(on_cpu.output, "1 of 4 tests pass")) << on_cpu.output;
+}
+
 TEST_F(EndToEnd, HintPointsAtTheFunctionToWriteNext) {
   const Outcome hint = runner({"hint", "1"});
   EXPECT_EQ(hint.status, 0) << hint.output;
