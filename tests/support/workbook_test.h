@@ -43,9 +43,25 @@ class DeviceTest : public ::testing::TestWithParam<torch::Device> {
   }
 };
 
+/// The meta device, which every LibTorch (1.13 and 2.x) has: its tensors have a shape, a dtype and
+/// a device but no values. A test calls a function that takes a device with kMeta as well, so that
+/// even a CPU-only machine sees a device argument being ignored (`torch::eye(n)` without
+/// `.device(device)` lands on the CPU):
+///
+///     EXPECT_TENSOR_EQ(factory_tour(3, kMeta).identity, torch::eye(3, torch::device(kMeta)));
+///
+/// TensorClose compares only dtype, shape and device when the expected tensor is on meta, and the
+/// device message explains what meta is.
+inline const torch::Device kMeta{torch::kMeta};
+/// What the device message adds when meta was asked for (for hints of ASSERT_RUNS, too).
+inline constexpr const char* kMetaNote =
+    "(The tests also ask for the meta device, which every LibTorch has: it holds shapes but no values, "
+    "so even without a GPU they can see whether your code honours the device it is given.)";
+
 /// Compares a tensor with an expected one: first dtype, then shape, then device, then values
 /// (NaNs must sit in the same places), saying in words what is wrong and, for values, the
-/// largest difference and where it is. Use it through the EXPECT_TENSOR_* macros.
+/// largest difference and where it is (not on meta, which has no values). Use it through the
+/// EXPECT_TENSOR_* macros.
 struct TensorClose {
   double rtol = 1e-5;
   double atol = 1e-8;
