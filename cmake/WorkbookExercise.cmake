@@ -55,6 +55,9 @@ function(workbook_add_exercise name)
   # it does is what it says, so a mistake shows up in the function that makes it.
   workbook_use_common_settings(${name}_exercise LEARNER)
   target_compile_options(${name}_exercise PRIVATE ${WORKBOOK_LEARNER_OPTIONS})
+  if(WORKBOOK_SANITIZER_FLAGS)
+    target_link_options(${name}_exercise INTERFACE ${WORKBOOK_SANITIZER_FLAGS})  # their run-time libraries
+  endif()
   target_link_libraries(${name}_exercise PRIVATE workbook_stub_warnings)
 
   set(extra_tests "")
