@@ -41,6 +41,11 @@ TEST(LibTorchErrors, CommonMessagesGetAHint) {
             std::string::npos);
   EXPECT_NE(libtorch_hint("Trying to backward through the graph a second time").find("retain_graph"),
             std::string::npos);
+  EXPECT_NE(libtorch_hint("Tensor.item() cannot be called on meta tensors").find("no values"), std::string::npos);
+  EXPECT_NE(libtorch_hint("Cannot copy out of meta tensor; no data!").find("no values"), std::string::npos);
+  EXPECT_NE(libtorch_hint("Could not run 'aten::_local_scalar_dense' with arguments from the 'Meta' backend.")
+                .find("no values"),
+            std::string::npos);
   EXPECT_EQ(libtorch_hint("something else entirely"), "");
 }
 

@@ -4,6 +4,7 @@
 #include "workbook/runtime.h"
 #include "workbook/todo.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace {
@@ -122,6 +123,19 @@ TEST(TensorAssertions, ATensorLeftOnTheCpuIsCaughtOnMeta) {
   EXPECT_THAT(message, ::testing::HasSubstr("holds shapes but no values"));
   EXPECT_TRUE(TensorClose{}("identity", "e", torch::eye(3, meta), torch::eye(3, meta))) << "meta has no values to compare";
   EXPECT_FALSE(TensorClose{}("identity", "e", torch::eye(2, meta), torch::eye(3, meta))) << "but it has a shape";
+}
+
+TEST(TensorAssertions, ALibTorchErrorIsItsFirstLineAndTheHint) {
+  std::string message;
+  try {
+    torch::zeros({1}, torch::TensorOptions().device(workbook::test::kMeta)).item<float>();
+  } catch (const c10::Error& error) {
+    message = workbook::test::libtorch_failure("t.item()", error, "read no values");
+  }
+  EXPECT_THAT(message, ::testing::StartsWith("t.item() threw a LibTorch error:\n  "));
+  EXPECT_THAT(message, ::testing::HasSubstr("It ran on the meta device, which has shapes but no values"));
+  EXPECT_THAT(message, ::testing::EndsWith("\n  hint: read no values"));
+  EXPECT_EQ(std::count(message.begin(), message.end(), '\n'), 3) << message;
 }
 
 TEST(TensorAssertions, SmallTensorsArePrintedInTheirOwnDtypeWithAlignedColumns) {

@@ -111,6 +111,16 @@ std::string side_by_side(const torch::Tensor& actual, const torch::Tensor& expec
 
 }  // namespace
 
+std::string libtorch_failure(const char* expr, const c10::Error& error, const std::string& hint) {
+  const std::string message = error.what_without_backtrace();
+  std::string text = std::string(expr) + " threw a LibTorch error:\n  " + message.substr(0, message.find('\n'));
+  if (message.find("'Meta' backend") != std::string::npos || message.find("meta tensor") != std::string::npos) {
+    text += "\n  It ran on the meta device, which has shapes but no values: compute with tensor operations "
+            "instead of reading values (.item(), .cpu(), data_ptr()).";
+  }
+  return text + "\n  hint: " + hint;
+}
+
 std::string dtype_name(torch::Dtype dtype) {
   const auto* names = names_of(dtype);
   const std::string libtorch = c10::toString(dtype);

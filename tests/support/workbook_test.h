@@ -79,6 +79,11 @@ struct TensorClose {
 ::testing::AssertionResult IsOnDevice(const char* expr, const char* device_expr, const torch::Tensor& tensor,
                                       const torch::Device& device);
 
+/// ASSERT_RUNS's message: "`expr` threw a LibTorch error:", the first line of its message (the
+/// rest, such as the list of backends an operator exists for, says nothing to a learner), what it
+/// means when it came from the meta device, and `hint`.
+std::string libtorch_failure(const char* expr, const c10::Error& error, const std::string& hint);
+
 /// "Float (float32)": LibTorch's dtype name with the Python spelling beside it.
 std::string dtype_name(torch::Dtype dtype);
 /// "[64, 10]"
@@ -117,8 +122,7 @@ std::string shape_string(torch::IntArrayRef shape);
   try {                                                                                          \
     name = (expr);                                                                               \
   } catch (const c10::Error& error) {                                                            \
-    FAIL() << #expr << " threw a LibTorch error:\n  " << error.what_without_backtrace() \
-           << "\n  hint: " << (hint);                                                             \
+    FAIL() << ::workbook::test::libtorch_failure(#expr, error, hint);                            \
   }
 
 /// EXPECT_DTYPE(tensor, torch::kFloat32), EXPECT_SHAPE(tensor, {2, 3}), EXPECT_DEVICE(tensor, device)

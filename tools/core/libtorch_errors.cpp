@@ -18,6 +18,11 @@ struct Hint {
   const char* hint;
 };
 
+constexpr const char* kReadsValuesOnMeta =
+    "the tests also call your function on the meta device, whose tensors have shapes but no values: "
+    "compute with tensor operations on the device you were given instead of reading values "
+    "(.item(), .cpu(), data_ptr()).";
+
 constexpr Hint kHints[] = {
     {"shapes cannot be multiplied",
      "a matrix product needs [n, k] x [k, m]: the inner sizes must agree. Print both operands' .sizes(); a "
@@ -38,6 +43,8 @@ constexpr Hint kHints[] = {
     {"backward through the graph a second time",
      "backward() frees the graph it used: compute the forward pass again, or pass retain_graph=true to the "
      "first backward()."},
+    {"meta tensor", kReadsValuesOnMeta},
+    {"from the 'Meta' backend", kReadsValuesOnMeta},
     {"does not require grad and does not have a grad_fn",
      "the tensor you differentiate does not depend on any tensor that requires grad: create the inputs with "
      "TensorOptions().requires_grad(true), outside a NoGradGuard."},
