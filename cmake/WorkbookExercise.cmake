@@ -76,8 +76,15 @@ function(workbook_add_exercise name)
     add_library(${name}_${variant} STATIC ${sources})
     target_include_directories(${name}_${variant} PUBLIC "${header_dir}")
     target_link_libraries(${name}_${variant} PUBLIC workbook::support ${ARG_LIBRARIES})
-    workbook_use_common_settings(${name}_${variant})
   endforeach()
+  workbook_use_common_settings(${name}_solution)
+  # The learner's code unoptimised (WORKBOOK_LEARNER_OPTIONS, cmake/WorkbookToolchain.cmake): what
+  # it does is what it says, so a mistake shows up in the function that makes it.
+  workbook_use_common_settings(${name}_exercise LEARNER)
+  target_compile_options(${name}_exercise PRIVATE ${WORKBOOK_LEARNER_OPTIONS})
+  if(WORKBOOK_SANITIZER_FLAGS)
+    target_link_options(${name}_exercise INTERFACE ${WORKBOOK_SANITIZER_FLAGS})  # their run-time libraries
+  endif()
   target_link_libraries(${name}_exercise PRIVATE workbook_stub_warnings)
 
   set(extra_tests "")

@@ -1,6 +1,7 @@
 #include "check.h"
 
 #include "commands.h"
+#include "libtorch_errors.h"
 #include "report.h"
 #include "terminal.h"
 
@@ -77,6 +78,8 @@ Evaluation evaluate(Session& session, const Exercise& exercise) {
     if (terminal().stdout_is_tty) status_line("  running the tests of " + exercise.dir);
     ev.suite = run_suite(executable, options, session.case_timeout, session.jobs);
     finish_status_line();
+    explain_libtorch_errors(ev.suite, executable, wb.learner_sources(exercise),
+                            wb.state_dir() / "libtorch_errors" / (exercise.dir + ".log"), wb.root());
     // GoogleTest runs plain TESTs before parameterised ones; the learner works through the file
     // (and the lesson) from top to bottom, so that is the order to report in.
     std::stable_sort(ev.suite.tests.begin(), ev.suite.tests.end(), [](const TestResult& a, const TestResult& b) {
