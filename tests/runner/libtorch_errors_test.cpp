@@ -43,6 +43,11 @@ TEST(LibTorchErrors, CommonMessagesGetAHint) {
             std::string::npos);
   EXPECT_NE(libtorch_hint("Tensor.item() cannot be called on meta tensors").find("no values"), std::string::npos);
   EXPECT_NE(libtorch_hint("Cannot copy out of meta tensor; no data!").find("no values"), std::string::npos);
+  // LibTorch 2.x's wording of the same mistake.
+  EXPECT_NE(libtorch_hint("aten::_local_scalar_dense: attempted to run this operator with Meta tensors, but there was "
+                          "no fake impl or Meta kernel registered.")
+                .find("no values"),
+            std::string::npos);
   EXPECT_NE(libtorch_hint("Could not run 'aten::_local_scalar_dense' with arguments from the 'Meta' backend.")
                 .find("no values"),
             std::string::npos);

@@ -114,7 +114,9 @@ std::string side_by_side(const torch::Tensor& actual, const torch::Tensor& expec
 std::string libtorch_failure(const char* expr, const c10::Error& error, const std::string& hint) {
   const std::string message = error.what_without_backtrace();
   std::string text = std::string(expr) + " threw a LibTorch error:\n  " + message.substr(0, message.find('\n'));
-  if (message.find("'Meta' backend") != std::string::npos || message.find("meta tensor") != std::string::npos) {
+  // 1.13 says "... from the 'Meta' backend", 2.x "attempted to run this operator with Meta tensors".
+  if (message.find("'Meta' backend") != std::string::npos || message.find("meta tensor") != std::string::npos ||
+      message.find("with Meta tensors") != std::string::npos) {
     text += "\n  It ran on the meta device, which has shapes but no values: compute with tensor operations "
             "instead of reading values (.item(), .cpu(), data_ptr()).";
   }

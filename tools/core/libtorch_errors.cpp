@@ -44,7 +44,8 @@ constexpr Hint kHints[] = {
      "backward() frees the graph it used: compute the forward pass again, or pass retain_graph=true to the "
      "first backward()."},
     {"meta tensor", kReadsValuesOnMeta},
-    {"from the 'Meta' backend", kReadsValuesOnMeta},
+    {"from the 'Meta' backend", kReadsValuesOnMeta},  // LibTorch 1.13
+    {"with Meta tensors", kReadsValuesOnMeta},        // LibTorch 2.x: "attempted to run this operator with Meta tensors"
     {"does not require grad and does not have a grad_fn",
      "the tensor you differentiate does not depend on any tensor that requires grad: create the inputs with "
      "TensorOptions().requires_grad(true), outside a NoGradGuard."},
