@@ -492,7 +492,8 @@ GradedSubmission grade_submission(Context& context, const Slot& slot, const std:
 
 fs::path default_work_dir(const Workbook& wb) {
   const fs::path build = wb.build();
-  if (build.filename() == "dev" || build.parent_path().filename() == "build") return build.parent_path() / "grade";
+  // build/dev -> build/grade; any other build folder (build/dev-2.14.1-cu130: another LibTorch) its own.
+  if (build.filename() == "dev") return build.parent_path() / "grade";
   return fs::path(build.string() + "-grade");
 }
 
