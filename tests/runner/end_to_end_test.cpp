@@ -61,7 +61,7 @@ class EndToEnd : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     fs::remove_all(kWork);
-    copy_fixture_workbook(RUNNER_FIXTURE_DIR, RUNNER_REGISTRATION, kWork);
+    copy_fixture_workbook(RUNNER_FIXTURE_DIR, RUNNER_PROJECT_DIR, kWork);
   }
 };
 

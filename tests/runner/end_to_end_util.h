@@ -17,14 +17,18 @@ struct Outcome {
   std::string output;  ///< standard output and error, then how it ended when it did not exit
 };
 
-/// Copies the fixture workbook `fixture` to `root`, with the real `registration`
-/// (cmake/WorkbookExercise.cmake) that the fixture builds with.
-inline void copy_fixture_workbook(const std::filesystem::path& fixture, const std::filesystem::path& registration,
+/// Copies the fixture workbook `fixture` to `root`, with the real parts of the workbook at
+/// `project` that the fixture builds with: the registration (cmake/WorkbookExercise.cmake) and
+/// the test programs' time limit and journal (tests/support/watchdog.{h,cpp}, into support/).
+inline void copy_fixture_workbook(const std::filesystem::path& fixture, const std::filesystem::path& project,
                                   const std::filesystem::path& root) {
   std::filesystem::create_directories(root.parent_path());
   std::filesystem::copy(fixture, root, std::filesystem::copy_options::recursive);
   std::filesystem::create_directories(root / "cmake");
-  std::filesystem::copy_file(registration, root / "cmake" / "WorkbookExercise.cmake");
+  std::filesystem::copy_file(project / "cmake" / "WorkbookExercise.cmake", root / "cmake" / "WorkbookExercise.cmake");
+  for (const char* file : {"watchdog.h", "watchdog.cpp"}) {
+    std::filesystem::copy_file(project / "tests" / "support" / file, root / "support" / file);
+  }
 }
 
 /// Runs workbook_runner `args` on the workbook at `root` (built in root/build/dev), in a UTF-8

@@ -148,6 +148,15 @@ Manifest Manifest::parse(std::string_view text, const std::string& source_name) 
       exercise.points = static_cast<int>(value->get());
     }
 
+    if (const toml::node* timeout = table->get("timeout")) {
+      const auto* seconds = timeout->as_integer();
+      if (seconds == nullptr || seconds->get() <= 0) {
+        throw ManifestError(where(source_name, timeout->source()) + ": `timeout` of " + named +
+                            " must be a whole number of seconds > 0 (one test case's time limit)");
+      }
+      exercise.timeout = std::chrono::seconds(seconds->get());
+    }
+
     if (const toml::node* hints = table->get("hints")) {
       const toml::table* hint_table = hints->as_table();
       if (hint_table == nullptr) {

@@ -31,9 +31,30 @@ int cmd_watch(Session& session, const WatchOptions& options) {
   int runs = 0;
   // The files as they were when the result was taken (a save during that check counts as a change).
   std::string seen = ev ? ev->progress.fingerprint : wb.fingerprint(*exercise);
+  // Polled while a check runs: true once the files differ from `fingerprint` (looked at every interval).
+  auto saved_since = [&wb, interval](const Exercise* watched, std::string fingerprint) {
+    auto next_look = std::chrono::steady_clock::now() + interval;
+    return [&wb, interval, watched, fingerprint = std::move(fingerprint), next_look]() mutable {
+      const auto now = std::chrono::steady_clock::now();
+      if (now < next_look) return false;
+      next_look = now + interval;
+      return wb.fingerprint(*watched) != fingerprint;
+    };
+  };
   auto check = [&](bool clear_first) {
-    if (!ev) ev = evaluate(session, *exercise);
-    if (ev->interrupted) return false;
+    while (!ev) {
+      // A save while this check runs ends it: it starts over on the new code.
+      seen = wb.fingerprint(*exercise);
+      Evaluation attempt = evaluate(session, *exercise, saved_since(exercise, seen));
+      if (attempt.interrupted) return false;
+      if (!attempt.stopped) {
+        ev = std::move(attempt);
+      } else {
+        std::cout << dim("[" + local_time("%H:%M:%S") + "] saved again: starting over") << std::endl;
+        // Editors often write a file in several steps: let it settle.
+        if (!sleep_unless_interrupted(std::chrono::milliseconds(150))) return false;
+      }
+    }
     ++runs;
     session.progress.set_current(exercise->dir);
     session.progress.save();
