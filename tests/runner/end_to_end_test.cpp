@@ -213,7 +213,7 @@ TEST_F(EndToEnd, RunBuildsAndRunsTheProgram) {
 TEST_F(EndToEnd, ACrashingTestIsNamed) {
   const Outcome check = runner({"check", "02"}, {{"RUNNER_FIXTURE_CRASH", "1"}});
   EXPECT_EQ(check.status, 1) << check.output;
-  EXPECT_TRUE(has(check.output, "\u2717 More.TwiceOfZeroIsZero (ended early)")) << check.output;
+  EXPECT_TRUE(has(check.output, "\u2717 More.TwiceOfZeroIsZero (crashed)")) << check.output;
   EXPECT_TRUE(has(check.output, "`twice` crashed the test program (test More.TwiceOfZeroIsZero) with a segmentation fault"))
       << check.output;
   EXPECT_TRUE(has(check.output, "\u2717 More.TwiceDoubles")) << check.output;
@@ -250,7 +250,7 @@ TEST_F(EndToEnd, AnEndlessLoopCostsItsTimeLimitAndTheOtherTestsStillRun) {
   std::chrono::milliseconds took{0};
   const Outcome check = check_broken("add", kEndlessLoop, &took);
   EXPECT_EQ(check.status, 1) << check.output;
-  EXPECT_TRUE(has(check.output, "\u2717 Hello.AddSumsTwoNumbers (ended early)")) << check.output;
+  EXPECT_TRUE(has(check.output, "\u2717 Hello.AddSumsTwoNumbers (timed out)")) << check.output;
   EXPECT_TRUE(has(check.output, "`add` did not return within 2 s (test Hello.AddSumsTwoNumbers): an endless loop?"))
       << check.output;
   EXPECT_TRUE(has(check.output, "to see where it loops: gdb -q -ex run --args build/dev/exercises/01_hello_test "

@@ -280,7 +280,10 @@ void print_failure(const Session& session, const Evaluation& ev, const TestResul
                    bool all) {
   std::cout << "\n" << mark_fail() << " " << bold(name);
   if (test.status == TestStatus::kEndedEarly) {
-    std::cout << " " << red("(ended early)") << "\n";
+    const char* how = test.early_end == EarlyEnd::kTimedOut ? "(timed out)"
+                      : test.early_end == EarlyEnd::kCrashed ? "(crashed)"
+                                                             : "(ended early)";
+    std::cout << " " << red(how) << "\n";
     print_early_end(session, ev, test, name);
     return;
   }
