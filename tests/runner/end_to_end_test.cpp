@@ -260,25 +260,23 @@ TEST_F(EndToEnd, AnEndlessLoopCostsItsTimeLimitAndTheOtherTestsStillRun) {
   EXPECT_LT(took, 30s) << "the case's limit (2 s), not the whole suite's";
 }
 
-TEST_F(EndToEnd, ANullPointerCrashIsNamedWithTheFunctionAndTheOtherTestsStillRun) {
-  std::chrono::milliseconds took{0};
-  const Outcome check = check_broken("greet", kNullWrite, &took);
-  EXPECT_EQ(check.status, 1) << check.output;
-  EXPECT_TRUE(has(check.output, "`greet` crashed the test program (test Hello.GreetSaysHello) with a segmentation"))
-      << check.output;
-  EXPECT_TRUE(has(check.output, "to see where: gdb -q -batch -ex run -ex bt --args build/dev/exercises/01_hello_test "
-                                "--gtest_filter=Hello.GreetSaysHello"))
-      << check.output;
-  EXPECT_TRUE(has(check.output, "2 of 4 tests pass. Next: greet()")) << check.output;
-}
-
-TEST_F(EndToEnd, AnAbortIsNamedWithTheFunctionAndTheOtherTestsStillRun) {
-  std::chrono::milliseconds took{0};
-  const Outcome check = check_broken("squares", kAbort, &took);
-  EXPECT_EQ(check.status, 1) << check.output;
-  EXPECT_TRUE(has(check.output, "`squares` crashed the test program (test Hello.SquaresListsTheFirstN) with abort"))
-      << check.output;
-  EXPECT_TRUE(has(check.output, "3 of 4 tests pass. Next: squares()")) << check.output;
+TEST_F(EndToEnd, ANullPointerCrashAndAnAbortAreNamedWithTheFunctionAndTheOtherTestsStillRun) {
+  struct Case {
+    std::string function, broken, test, crash, summary;
+  };
+  for (const Case& c : {Case{"greet", kNullWrite, "Hello.GreetSaysHello", "with a segmentation", "2 of 4 tests pass. Next: greet()"},
+                        Case{"squares", kAbort, "Hello.SquaresListsTheFirstN", "with abort", "3 of 4 tests pass. Next: squares()"}}) {
+    std::chrono::milliseconds took{0};
+    const Outcome check = check_broken(c.function, c.broken, &took);
+    EXPECT_EQ(check.status, 1) << check.output;
+    EXPECT_TRUE(has(check.output, "\u2717 " + c.test + " (crashed)")) << check.output;
+    EXPECT_TRUE(has(check.output, "`" + c.function + "` crashed the test program (test " + c.test + ") " + c.crash))
+        << check.output;
+    EXPECT_TRUE(has(check.output, "to see where: gdb -q -batch -ex run -ex bt --args build/dev/exercises/01_hello_test "
+                                  "--gtest_filter=" + c.test))
+        << check.output;
+    EXPECT_TRUE(has(check.output, c.summary)) << check.output;
+  }
 }
 
 TEST_F(EndToEnd, WatchDropsARunningCheckWhenTheFileIsSavedAgain) {
