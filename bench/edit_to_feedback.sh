@@ -64,11 +64,9 @@ sync_copy() {
   tar -C "$ROOT" --exclude=./build --exclude=./.git --exclude=./.workbook -cf - . | tar -C "$SCRATCH" -xf -
 }
 
-# Configures like ./workbook does (clang++ when present: its precompiled header is ~3x faster).
+# Configures with the launcher's own configure step, as ./workbook does.
 configure() {
-  local -a compiler=()
-  if [[ -z "${CXX:-}" ]] && command -v clang++ >/dev/null 2>&1; then compiler=(-DCMAKE_CXX_COMPILER=clang++); fi
-  (cd "$SCRATCH" && cmake --preset dev -B "$BUILD" "${compiler[@]}") >>"$LOG" 2>&1 \
+  "$SCRATCH/workbook" configure "$BUILD" >>"$LOG" 2>&1 \
     || { tail -30 "$LOG" >&2; echo "edit_to_feedback.sh: configuring the scratch copy failed (log: $LOG)" >&2; exit 1; }
 }
 

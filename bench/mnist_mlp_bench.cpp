@@ -375,8 +375,10 @@ std::string shell_quote(const std::string& text) {
 }
 
 /// The first of --python, $WORKBOOK_BENCH_PYTHON, /usr/bin/python3 (Debian's python3-torch runs the
-/// same libtorch.so as libtorch-dev) and python3 on the PATH that imports torch; sets `version`.
-/// Empty, with `why_not` set, when none does.
+/// same libtorch.so as libtorch-dev) and python3 on the PATH whose torch is the version of the
+/// LibTorch measured here (`./workbook bench` installs one); sets `version`. Without such a one,
+/// the first that imports torch at all, with `why_not` saying the versions differ. Empty, with
+/// `why_not` set, when none imports torch.
 std::string find_python(const std::string& requested, std::string& version, std::string& why_not) {
   std::vector<std::string> candidates;
   if (!requested.empty()) {
@@ -386,23 +388,33 @@ std::string find_python(const std::string& requested, std::string& version, std:
     candidates.push_back("/usr/bin/python3");
     candidates.push_back("python3");
   }
-  std::string tried;
+  const std::string wanted = TORCH_VERSION;  // "2.14.1"; Python's says "2.14.1+cu130"
+  std::string tried, fallback, fallback_version;
   for (const auto& candidate : candidates) {
     const std::string command = shell_quote(candidate) + " -c 'import torch; print(torch.__version__)' 2>/dev/null";
+    std::string found;
     if (FILE* pipe = popen(command.c_str(), "r")) {
       char line[256] = {0};
       const bool got = fgets(line, sizeof line, pipe) != nullptr;
-      if (pclose(pipe) == 0 && got) {
-        version = line;
-        version.erase(version.find_last_not_of("\r\n") + 1);
-        return candidate;
-      }
+      if (pclose(pipe) == 0 && got) found = line;
     }
-    tried += (tried.empty() ? "" : ", ") + candidate;
+    found.erase(found.find_last_not_of("\r\n") + 1);
+    tried += (tried.empty() ? "" : ", ") + candidate + (found.empty() ? "" : " (torch " + found + ")");
+    if (found.substr(0, found.find('+')) == wanted) {
+      version = found;
+      return candidate;
+    }
+    if (!found.empty() && fallback.empty()) fallback = candidate, fallback_version = found;
+  }
+  if (!fallback.empty()) {
+    version = fallback_version;
+    why_not = "no Python with torch " + wanted + ", the LibTorch measured here (tried " + tried + "): comparing with " +
+              fallback_version + " instead. ./workbook bench installs the matching one";
+    return fallback;
   }
   why_not = "no Python that can import torch (tried " + tried +
-            "). Fix (Debian/Ubuntu): sudo apt-get install python3-torch; elsewhere: pip install torch, "
-            "then WORKBOOK_BENCH_PYTHON=/path/to/that/python3";
+            "). Fix: ./workbook bench installs one (Debian's python3-torch for libtorch-dev, pip's torch of the "
+            "same version otherwise), or WORKBOOK_BENCH_PYTHON=/path/to/python3";
   return {};
 }
 
@@ -622,7 +634,11 @@ int main(int argc, char** argv) {
 #endif
   if (!s.no_python) {
     python = find_python(s.python, python_torch, why_not);
-    if (python.empty()) std::cerr << "note: skipping the Python comparison: " << why_not << "\n";
+    if (python.empty()) {
+      std::cerr << "note: skipping the Python comparison: " << why_not << "\n";
+    } else if (!why_not.empty()) {
+      std::cerr << "warning: " << why_not << "\n";
+    }
   }
   std::unique_ptr<PythonServer> server;
   if (!python.empty()) {

@@ -1,3 +1,7 @@
+# workbook_add_exercises(<manifest>): one workbook_add_exercise() per entry of the manifest
+# (exercises/info.toml), in its order, with the entry's sources, program, libraries and timeout.
+# Editing the manifest re-runs CMake.
+#
 # workbook_add_exercise(<NN_name>
 #     SOURCES <file>...        learner's sources, relative to the exercise folder (e.g. tensors.cpp)
 #     [TEST <file>]            test source, default tests/<NN_name>_test.cpp
@@ -12,19 +16,37 @@
 #   <NN_name>_solution   the reference, from solutions/<NN_name>/
 #   <NN_name>_test, <NN_name>_solution_test: the test source compiled once and linked twice.
 # Every test case becomes its own CTest test (its own process, with a time limit), labelled:
-#   exercise;<NN_name>   the learner's code: what `./workbook check` runs
+#   exercise;<NN_name>   the learner's code (`ctest -L exercise`; `./workbook check` runs the
+#                        test program itself, all its cases in one process)
 #   solution;<NN_name>   the reference: must pass
-#   stub;<NN_name>       the learner's code expected to FAIL: `./workbook verify` runs it on the
-#                        untouched stubs to prove that no graded test passes on a stub.
+#   stub;<NN_name>       the learner's code expected to FAIL (WILL_FAIL): on the untouched stubs,
+#                        proof that no graded test passes on a stub (`./workbook verify` proves
+#                        the same by running each test program once).
 # Hidden tests: with WORKBOOK_EXTRA_TESTS_DIR set (`./workbook grade --extra-tests DIR` sets it in
 # its own builds), every ${WORKBOOK_EXTRA_TESTS_DIR}/<NN_name>_*.cpp is compiled into the
 # exercise's test object library too, so both test programs run those tests as well.
 set(WORKBOOK_EXTRA_TESTS_DIR "" CACHE PATH
     "Instructor-only test files <NN_name>_*.cpp added to each exercise's suite (grading)")
-# Grading builds also link tools/grading/grading_server.cpp (named by WORKBOOK_GRADING_SERVER)
-# into the learner's test program <NN_name>_test: a fork server that starts each graded test case
-# in a fresh process without loading LibTorch again. It does nothing unless the grader asks.
-set(WORKBOOK_GRADING_SERVER "" CACHE FILEPATH "Fork server linked into <NN_name>_test (grading builds only)")
+# Grading builds (WORKBOOK_GRADING_SERVER=ON) also link the workbook's
+# tools/grading/grading_server.cpp into the learner's test program <NN_name>_test: a fork server
+# that starts each graded test case in a fresh process without loading LibTorch again. It does
+# nothing unless the grader asks.
+option(WORKBOOK_GRADING_SERVER "Link the grading fork server into <NN_name>_test (grading builds only)" OFF)
+include("${CMAKE_CURRENT_LIST_DIR}/WorkbookManifest.cmake")
+
+function(workbook_add_exercises manifest)
+  workbook_read_manifest("${manifest}" manifest)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${manifest}")
+  foreach(name IN LISTS manifest_EXERCISES)
+    set(arguments SOURCES ${manifest_${name}_SOURCES})
+    foreach(key PROGRAM LIBRARIES TIMEOUT)
+      if(NOT manifest_${name}_${key} STREQUAL "")
+        list(APPEND arguments ${key} ${manifest_${name}_${key}})
+      endif()
+    endforeach()
+    workbook_add_exercise(${name} ${arguments})
+  endforeach()
+endfunction()
 
 function(workbook_add_exercise name)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "" "TEST;PROGRAM;TIMEOUT" "SOURCES;LIBRARIES")
@@ -38,6 +60,11 @@ function(workbook_add_exercise name)
     set(ARG_TIMEOUT ${WORKBOOK_TEST_TIMEOUT})
   endif()
   set(header_dir "${PROJECT_SOURCE_DIR}/exercises/${name}")
+  foreach(file IN ITEMS "${header_dir}" "${PROJECT_SOURCE_DIR}/solutions/${name}" "${ARG_TEST}")
+    if(NOT EXISTS "${file}")
+      message(FATAL_ERROR "exercises/info.toml lists ${name}, but ${file} does not exist")
+    endif()
+  endforeach()
 
   foreach(variant exercise solution)
     if(variant STREQUAL "exercise")
@@ -49,8 +76,15 @@ function(workbook_add_exercise name)
     add_library(${name}_${variant} STATIC ${sources})
     target_include_directories(${name}_${variant} PUBLIC "${header_dir}")
     target_link_libraries(${name}_${variant} PUBLIC workbook::support ${ARG_LIBRARIES})
-    workbook_use_common_settings(${name}_${variant})
   endforeach()
+  workbook_use_common_settings(${name}_solution)
+  # The learner's code unoptimised (WORKBOOK_LEARNER_OPTIONS, cmake/WorkbookToolchain.cmake): what
+  # it does is what it says, so a mistake shows up in the function that makes it.
+  workbook_use_common_settings(${name}_exercise LEARNER)
+  target_compile_options(${name}_exercise PRIVATE ${WORKBOOK_LEARNER_OPTIONS})
+  if(WORKBOOK_SANITIZER_FLAGS)
+    target_link_options(${name}_exercise INTERFACE ${WORKBOOK_SANITIZER_FLAGS})  # their run-time libraries
+  endif()
   target_link_libraries(${name}_exercise PRIVATE workbook_stub_warnings)
 
   set(extra_tests "")
@@ -72,19 +106,13 @@ function(workbook_add_exercise name)
     endif()
     add_executable(${test_target} $<TARGET_OBJECTS:${name}_test_object>)
     if(WORKBOOK_GRADING_SERVER AND variant STREQUAL "exercise")
-      target_sources(${test_target} PRIVATE "${WORKBOOK_GRADING_SERVER}")
+      target_sources(${test_target} PRIVATE "${PROJECT_SOURCE_DIR}/tools/grading/grading_server.cpp")
     endif()
     target_link_libraries(${test_target} PRIVATE ${name}_${variant} workbook::test_support)
     workbook_torch_runtime(${test_target})
     workbook_register_tests(${test_target} "${variant}" "${name}" ${ARG_TIMEOUT})
   endforeach()
   workbook_register_tests(${name}_test "stub" "${name}" ${ARG_TIMEOUT})
-
-  # The launcher reads the registered exercises, in order, from this file.
-  set_property(GLOBAL APPEND PROPERTY WORKBOOK_EXERCISES ${name})
-  get_property(all GLOBAL PROPERTY WORKBOOK_EXERCISES)
-  list(JOIN all "\n" lines)
-  file(WRITE "${PROJECT_BINARY_DIR}/workbook_exercises.txt" "${lines}\n")
 
   if(ARG_PROGRAM)
     # Compiled once (CLI11 and JSON make it a slow translation unit), linked twice. Its header

@@ -73,6 +73,13 @@ function(_workbook_check_cuda_toolkit how)
     set(_workbook_cuda_problem "${_problem}" PARENT_SCOPE)
     return()
   endif()
+  # The GPUs nvcc compiles for (LibTorch's CMake files read TORCH_CUDA_ARCH_LIST and ignore
+  # CMAKE_CUDA_ARCHITECTURES). Without it they detect the GPU, or with none take a list that
+  # starts at sm_50, which CUDA 13 no longer supports; this one is every GPU from Turing (7.5)
+  # to Blackwell, plus PTX for newer ones. Set TORCH_CUDA_ARCH_LIST to choose others.
+  if(NOT DEFINED TORCH_CUDA_ARCH_LIST AND NOT DEFINED ENV{TORCH_CUDA_ARCH_LIST})
+    set(TORCH_CUDA_ARCH_LIST "7.5;8.0;8.6;8.9;9.0;10.0;12.0+PTX" CACHE STRING "GPU architectures nvcc compiles for")
+  endif()
   # Hand the same toolkit to LibTorch's own CUDA discovery (FindCUDA and enable_language(CUDA)).
   get_filename_component(_cuda_root "${WORKBOOK_NVCC}" DIRECTORY)
   get_filename_component(_cuda_root "${_cuda_root}" DIRECTORY)
@@ -85,6 +92,7 @@ function(_workbook_check_cuda_toolkit how)
   execute_process(COMMAND "${WORKBOOK_NVCC}" --version OUTPUT_VARIABLE _nvcc_version ERROR_QUIET)
   if(_nvcc_version MATCHES "release ([0-9]+)\\.([0-9]+)")
     set(_toolkit "${CMAKE_MATCH_1}.${CMAKE_MATCH_2}")
+    set(WORKBOOK_CUDA_TOOLKIT_VERSION "${_toolkit}" PARENT_SCOPE)
     message(STATUS "CUDA LibTorch: compiling with the CUDA ${_toolkit} toolkit at ${_cuda_root}")
     if(_cuda_tag AND NOT _toolkit VERSION_EQUAL _cuda_tag)
       string(REGEX MATCH "^[0-9]+" _tag_major "${_cuda_tag}")
@@ -97,6 +105,21 @@ function(_workbook_check_cuda_toolkit how)
   endif()
 endfunction()
 
+# TorchConfig.cmake finds Caffe2's config and its own libraries (libtorch, libc10) with the
+# system's folders searched BEFORE its own: with Debian's libtorch-dev also installed, a LibTorch
+# given by path would get 2.x headers and 1.13 libraries, and every link would fail. Searching
+# the given LibTorch's prefix first (CMAKE_PREFIX_PATH), with nothing cached from another one,
+# keeps every piece from the same LibTorch.
+macro(_workbook_find_torch_at prefix)
+  foreach(_cached TORCH_LIBRARY c10_LIBRARY C10_CUDA_LIBRARY kineto_LIBRARY Caffe2_DIR)
+    unset(${_cached} CACHE)
+  endforeach()
+  set(_workbook_saved_prefix_path "${CMAKE_PREFIX_PATH}")
+  list(PREPEND CMAKE_PREFIX_PATH "${prefix}")
+  find_package(Torch CONFIG QUIET PATHS "${prefix}" NO_DEFAULT_PATH)
+  set(CMAKE_PREFIX_PATH "${_workbook_saved_prefix_path}")
+endmacro()
+
 macro(_workbook_try_torch how)
   if(NOT Torch_FOUND)
     _workbook_check_cuda_toolkit("${how}" ${ARGN})
@@ -106,7 +129,13 @@ macro(_workbook_try_torch how)
     elseif(_workbook_cuda_problem)
       message(FATAL_ERROR "${_workbook_cuda_problem}")
     else()
-      find_package(Torch CONFIG QUIET ${ARGN})
+      set(_workbook_prefix "${ARGN}")
+      list(REMOVE_ITEM _workbook_prefix PATHS NO_DEFAULT_PATH)
+      if(_workbook_prefix)
+        _workbook_find_torch_at("${_workbook_prefix}")
+      else()
+        find_package(Torch CONFIG QUIET)
+      endif()
       if(Torch_FOUND)
         set(WORKBOOK_TORCH_SOURCE "${how}")
       else()
@@ -119,9 +148,13 @@ endmacro()
 
 # A re-configure finds Torch_DIR in the cache: keep saying where it first came from.
 if(Torch_DIR AND Torch_DIR STREQUAL WORKBOOK_TORCH_FOUND_DIR)
-  _workbook_try_torch("${WORKBOOK_TORCH_FOUND_SOURCE}")
-elseif(Torch_DIR OR CMAKE_PREFIX_PATH)
-  _workbook_try_torch("Torch_DIR/CMAKE_PREFIX_PATH")
+  get_filename_component(_workbook_given_prefix "${Torch_DIR}/../../.." ABSOLUTE)
+  _workbook_try_torch("${WORKBOOK_TORCH_FOUND_SOURCE}" PATHS "${_workbook_given_prefix}" NO_DEFAULT_PATH)
+elseif(Torch_DIR)
+  get_filename_component(_workbook_given_prefix "${Torch_DIR}/../../.." ABSOLUTE)
+  _workbook_try_torch("Torch_DIR=${Torch_DIR}" PATHS "${_workbook_given_prefix}" NO_DEFAULT_PATH)
+elseif(CMAKE_PREFIX_PATH)
+  _workbook_try_torch("CMAKE_PREFIX_PATH")
 endif()
 
 if(DEFINED ENV{LIBTORCH})
@@ -132,10 +165,10 @@ if(NOT Torch_FOUND)
   find_program(WORKBOOK_PYTHON NAMES python3 python)
   if(WORKBOOK_PYTHON)
     execute_process(
-      COMMAND "${WORKBOOK_PYTHON}" -c "import torch; print(torch.utils.cmake_prefix_path)"
+      COMMAND "${WORKBOOK_PYTHON}" -c "import os, torch; print(os.path.dirname(torch.__file__))"
       OUTPUT_VARIABLE _workbook_pip_prefix OUTPUT_STRIP_TRAILING_WHITESPACE
       ERROR_QUIET RESULT_VARIABLE _workbook_pip_status)
-    if(_workbook_pip_status EQUAL 0 AND IS_DIRECTORY "${_workbook_pip_prefix}")
+    if(_workbook_pip_status EQUAL 0 AND IS_DIRECTORY "${_workbook_pip_prefix}/share/cmake/Torch")
       _workbook_try_torch("pip torch (${_workbook_pip_prefix})" PATHS "${_workbook_pip_prefix}" NO_DEFAULT_PATH)
     else()
       list(APPEND _workbook_torch_tried "pip torch: ${WORKBOOK_PYTHON} has no torch with CMake files")
@@ -157,6 +190,16 @@ if(NOT Torch_FOUND)
     "  - macOS: brew install pytorch, or the Apple Silicon LibTorch zip with LIBTORCH set")
 endif()
 
+# Headers and libraries must come from the same LibTorch (see _workbook_find_torch_at).
+get_filename_component(_workbook_torch_library_dir "${TORCH_LIBRARY}" DIRECTORY)
+get_filename_component(_workbook_torch_library_dir "${_workbook_torch_library_dir}" REALPATH)
+get_filename_component(_workbook_torch_prefix "${TORCH_INSTALL_PREFIX}" REALPATH)
+if(TORCH_LIBRARY AND TORCH_INSTALL_PREFIX AND NOT _workbook_torch_library_dir MATCHES "^${_workbook_torch_prefix}")
+  message(FATAL_ERROR "LibTorch's headers come from ${TORCH_INSTALL_PREFIX} but its library from ${TORCH_LIBRARY}: "
+                      "two LibTorches are mixed. Delete ${CMAKE_BINARY_DIR}/CMakeCache.txt and configure again; "
+                      "if it happens again, give the LibTorch explicitly: -DTorch_DIR=<libtorch>/share/cmake/Torch.")
+endif()
+
 set(WORKBOOK_TORCH_FOUND_DIR "${Torch_DIR}" CACHE INTERNAL "")
 set(WORKBOOK_TORCH_FOUND_SOURCE "${WORKBOOK_TORCH_SOURCE}" CACHE INTERNAL "")
 
@@ -165,6 +208,22 @@ if(NOT TARGET Torch::Torch)
   add_library(Torch::Torch INTERFACE IMPORTED)
   target_link_libraries(Torch::Torch INTERFACE ${TORCH_LIBRARIES})
 endif()
+
+# The C++ standard LibTorch's headers need: C++17 for 1.13 and the early 2.x releases, C++20 for
+# later ones (2.14.1's ATen/ATen.h: "#error C++20 or later compatible compiler is required").
+# Read from the header rather than guessed from the version. Only targets that link LibTorch get
+# it; the runner (tools/) stays C++17.
+set(WORKBOOK_TORCH_CXX_STANDARD 17)
+foreach(_dir IN LISTS TORCH_INCLUDE_DIRS)
+  if(EXISTS "${_dir}/ATen/ATen.h")
+    file(STRINGS "${_dir}/ATen/ATen.h" _needs_cxx20 REGEX "C\\+\\+20 or later")
+    if(_needs_cxx20)
+      set(WORKBOOK_TORCH_CXX_STANDARD 20)
+    endif()
+    break()
+  endif()
+endforeach()
+set_property(TARGET Torch::Torch APPEND PROPERTY INTERFACE_COMPILE_FEATURES cxx_std_${WORKBOOK_TORCH_CXX_STANDARD})
 
 set(WORKBOOK_TORCH_VERSION "${Torch_VERSION}")
 if(TORCH_CXX_FLAGS MATCHES "_GLIBCXX_USE_CXX11_ABI=0")
@@ -181,7 +240,7 @@ else()
   set(WORKBOOK_TORCH_CUDA "no")
 endif()
 message(STATUS "LibTorch ${WORKBOOK_TORCH_VERSION} from ${WORKBOOK_TORCH_SOURCE} (${Torch_DIR}); "
-               "CUDA: ${WORKBOOK_TORCH_CUDA}; C++11 ABI: ${WORKBOOK_TORCH_CXX11_ABI}")
+               "CUDA: ${WORKBOOK_TORCH_CUDA}; C++11 ABI: ${WORKBOOK_TORCH_CXX11_ABI}; C++${WORKBOOK_TORCH_CXX_STANDARD}")
 
 # ---------------------------------------------------------------------------------------------
 # Platform traps, checked once here rather than discovered by a learner at link or run time.

@@ -23,6 +23,7 @@ TEST_P(Creating, ZerosInt64HasTheRequestedShapeDtypeAndDevice) {
   EXPECT_TENSOR_EQ(zeros_int64(5, 3, device()), torch::zeros({5, 3}, options(torch::kInt64)));
   EXPECT_TENSOR_EQ(zeros_int64(1, 7, device()), torch::zeros({1, 7}, options(torch::kInt64)))
       << "the sizes come from the arguments rows and cols";
+  EXPECT_DEVICE(zeros_int64(2, 2, workbook::test::kMeta), workbook::test::kMeta);
 }
 
 TEST_P(Creating, FactoryTourMakesEachTensorAsDescribed) {
@@ -36,6 +37,13 @@ TEST_P(Creating, FactoryTourMakesEachTensorAsDescribed) {
       << "unit_steps has n values from 0 to 1 with both ends included: that is what linspace counts";
   EXPECT_TENSOR_EQ(tour.identity,
                    torch::tensor({{1.0F, 0.0F, 0.0F}, {0.0F, 1.0F, 0.0F}, {0.0F, 0.0F, 1.0F}}, options()));
+
+  const Factories on_meta = factory_tour(2, workbook::test::kMeta);  // each one on the device asked for
+  EXPECT_DEVICE(on_meta.ones, workbook::test::kMeta);
+  EXPECT_DEVICE(on_meta.sevens, workbook::test::kMeta);
+  EXPECT_DEVICE(on_meta.counting, workbook::test::kMeta);
+  EXPECT_DEVICE(on_meta.unit_steps, workbook::test::kMeta);
+  EXPECT_DEVICE(on_meta.identity, workbook::test::kMeta);
 }
 
 TEST_P(Creating, NoiseLikeIsSeededStandardNormalShapedLikeItsReference) {

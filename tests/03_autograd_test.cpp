@@ -40,6 +40,7 @@ TEST_P(Autograd, MakeLeafCreatesAFloatLeafThatRequiresGrad) {
   EXPECT_TRUE(x.is_leaf()) << "the tensor requires grad but is not a leaf, so backward() would not fill its "
                               ".grad(): create it on the device directly instead of calling .to(device) "
                               "after setting requires_grad";
+  EXPECT_DEVICE(make_leaf({1.0F}, workbook::test::kMeta), workbook::test::kMeta);
 }
 
 TEST_P(Autograd, PolynomialGradIsThreeXSquaredMinusEightXPlusTwo) {

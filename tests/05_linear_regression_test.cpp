@@ -44,6 +44,10 @@ TEST_P(LinearRegression, MakeLinearDataHasTheRequestedShapesDtypeAndDevice) {
   EXPECT_DTYPE(data.y, torch::kFloat32);
   EXPECT_DEVICE(data.x, device());
   EXPECT_DEVICE(data.y, device());
+  const LinearData on_meta = make_linear_data(4, true_weights(), kTrueBias, kNoise, torch::zeros({3}),
+                                              torch::ones({3}), /*seed=*/7, workbook::test::kMeta);
+  EXPECT_DEVICE(on_meta.x, workbook::test::kMeta);
+  EXPECT_DEVICE(on_meta.y, workbook::test::kMeta);
 }
 
 TEST_P(LinearRegression, MakeLinearDataWithoutNoiseLiesExactlyOnThePlane) {

@@ -47,6 +47,9 @@ TEST_P(LogisticRegression, MakeBlobsHasTheRequestedShapesDtypesAndLabels) {
   EXPECT_DEVICE(data.y, device());
   EXPECT_TENSOR_EQ(data.y, torch::cat({torch::zeros({100}), torch::ones({100})}).to(device()))
       << "the first n labels are 0, the next n are 1";
+  const BlobData on_meta = make_blobs(3, kSeparation, /*seed=*/1, workbook::test::kMeta);
+  EXPECT_DEVICE(on_meta.x, workbook::test::kMeta);
+  EXPECT_DEVICE(on_meta.y, workbook::test::kMeta);
 }
 
 TEST_P(LogisticRegression, MakeBlobsFollowsTheSpecifiedDraws) {

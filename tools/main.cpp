@@ -2,6 +2,7 @@
 // Every command lives in its own file; this one only parses the command line.
 #include "check.h"
 #include "commands.h"
+#include "device_request.h"
 #include "grade.h"
 #include "process.h"
 #include "runner_config.h"
@@ -58,6 +59,10 @@ int main(int argc, char** argv) {
                  "seconds one test case may run before it counts as hanging (default: the exercise's `timeout` in "
                  "exercises/info.toml, else " + std::to_string(kDefaultTestTimeout.count()) + ")")
       ->check(CLI::PositiveNumber);
+  std::string device;
+  app.add_option("--device", device, "cpu, cuda, cuda:N, mps or auto: the device tests and programs use "
+                                     "(sets WORKBOOK_DEVICE); any command accepts it");
+  app.fallthrough();  // options of the workbook itself also after a command: check 01 --device cpu
 
   auto* list = app.add_subcommand("list", "every exercise with its status, and the totals");
 
@@ -130,6 +135,9 @@ int main(int argc, char** argv) {
   auto* merge_grades = app.add_subcommand("merge-grades", "merge the grades.csv of several grading runs (--shard) into one");
   merge_grades->add_option("output", merge_output, "the merged CSV to write")->required();
   merge_grades->add_option("inputs", merge_inputs, "grades.csv files to merge")->required();
+  // --help lists the learner's commands first and the instructor's apart.
+  for (auto* command : {list, check, watch, hint, run, reset, solution, doctor, verify}) command->group("Commands");
+  for (auto* command : {grade, merge_grades}) command->group("For instructors (README, Grading a class)");
 
   try {
     app.parse(static_cast<int>(args.size()), args.data());
@@ -141,8 +149,12 @@ int main(int argc, char** argv) {
     Session session(root, build);
     session.jobs = std::max(1, jobs);
     if (timeout > 0) session.timeout = std::chrono::seconds(timeout);
-    // Everything that builds needs a configured build directory; verify configures its own.
-    if (!*hint && !*reset && !*doctor && !*verify && !*grade && !*merge_grades) ensure_configured(session);
+    apply_device_option(device);
+    const auto chosen = app.get_subcommands();
+    if (needs_configured_build(chosen.empty() ? "" : chosen.front()->get_name())) {
+      ensure_configured(session.workbook.root(), session.workbook.build());
+      ensure_device_usable(session);  // before anything runs: a bad device must not count as failing tests
+    }
     if (*list) return cmd_list(session);
     if (*check) return cmd_check(session, check_exercise, check_all);
     if (*watch) {

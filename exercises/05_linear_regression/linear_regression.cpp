@@ -32,7 +32,7 @@ std::pair<torch::Tensor, torch::Tensor> mse_gradients(const torch::Tensor& x, co
 
 LinearFit fit_closed_form(const torch::Tensor& x, const torch::Tensor& y) {
   // TODO: append a column of ones to x, then move it and y to the CPU and convert them to float64.
-  // TODO: solve (Xᵀ X) θ = Xᵀ y with torch::linalg::solve.
+  // TODO: solve (Xᵀ X) θ = Xᵀ y with torch::linalg_solve.
   // TODO: return θ[0..d) as weights and θ[d] as bias, converted to float32 and moved to x's device.
   return workbook::todo("solve the normal equations (XᵀX) θ = Xᵀy for weights and bias");
 }

@@ -1,7 +1,7 @@
 // Exercise 05's program: fits one noisy line three ways with your functions and compares the
 // recovered weight and bias with the true ones. You need not edit this file.
 //
-//     ./workbook run 05 -- --svg fit.svg --loss-svg loss.svg
+//     ./workbook run 05 -- --svg build/fit.svg --loss-svg build/loss.svg
 //     build/dev/exercises/05_linear_regression_program --help
 #include "linear_regression.h"
 

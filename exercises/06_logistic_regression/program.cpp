@@ -1,7 +1,7 @@
 // Exercise 06's program: trains logistic regression on two Gaussian blobs with your functions,
 // scores it on held-out points, and draws the decision boundary. You need not edit this file.
 //
-//     ./workbook run 06 -- --svg boundary.svg --loss-svg loss.svg
+//     ./workbook run 06 -- --svg build/boundary.svg --loss-svg build/loss.svg
 //     build/dev/exercises/06_logistic_regression_program --help
 #include "logistic_regression.h"
 

@@ -5,7 +5,7 @@
 //
 //   cmake --build build/dev --target 08_mnist_mlp_program
 //   build/dev/exercises/08_mnist_mlp_program                       (10 epochs, about 98% correct)
-//   build/dev/exercises/08_mnist_mlp_program --epochs 3 --curves-svg curves.svg --errors-svg errors.svg
+//   build/dev/exercises/08_mnist_mlp_program --epochs 3 --curves-svg build/curves.svg --errors-svg build/errors.svg
 //   build/dev/exercises/08_mnist_mlp_program --dataset fashion-mnist --json
 //
 // Exit status: 0 done, 1 an exercise function is not written yet (or failed), 2 bad data or device.

@@ -1,6 +1,7 @@
 #include "workbook/device.h"
 
 #include <ATen/Context.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
@@ -34,8 +35,8 @@ std::string available_list() {
 }
 
 std::string why_cuda_absent() {
-  if (!at::hasCUDA()) return "this LibTorch was built without CUDA; install a CUDA build of LibTorch";
-  return "no CUDA GPU is visible (check nvidia-smi and CUDA_VISIBLE_DEVICES)";
+  if (!cuda_built()) return "this LibTorch was built without CUDA; install a CUDA build of LibTorch";
+  return "this LibTorch is a CUDA build, but no CUDA GPU is visible: check nvidia-smi and CUDA_VISIBLE_DEVICES";
 }
 
 std::string why_mps_absent() {
@@ -56,6 +57,23 @@ std::string why_mps_absent() {
 
 bool cuda_available() { return torch::cuda::is_available(); }
 
+// at::hasCUDA() is false on a CUDA build without a GPU; the CUDA runtime is there either way.
+bool cuda_built() { return at::detail::getCUDAHooks().hasCUDART(); }
+
+std::string cuda_build_version() {
+  if (!cuda_built()) return "";
+  const long version = at::detail::getCUDAHooks().versionCUDART();  // e.g. 13000 for 13.0
+  return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10);
+}
+
+std::string cudnn_build_version() {
+  if (!cuda_built() || !at::detail::getCUDAHooks().hasCuDNN()) return "";
+  const long version = at::detail::getCUDAHooks().versionCuDNN();  // e.g. 92400 for 9.24.0 (8xxx for 8.x)
+  const long major = version >= 10000 ? version / 10000 : version / 1000;
+  const long minor = version >= 10000 ? version / 100 % 100 : version / 100 % 10;
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(version % 100);
+}
+
 bool mps_available() {
 #ifdef WORKBOOK_HAS_MPS_API
   return torch::mps::is_available();
@@ -67,7 +85,9 @@ bool mps_available() {
 std::vector<torch::Device> available_devices() {
   std::vector<torch::Device> devices{torch::kCPU};
   if (cuda_available()) {
-    for (std::size_t i = 0; i < torch::cuda::device_count(); ++i) {
+    // device_count() is a size_t in 1.13 and a c10::DeviceIndex in 2.x.
+    const auto count = static_cast<int>(torch::cuda::device_count());
+    for (int i = 0; i < count; ++i) {
       devices.emplace_back(torch::kCUDA, static_cast<torch::DeviceIndex>(i));
     }
   }

@@ -237,89 +237,30 @@ std::string Chart::svg() const {
 
 void Chart::save(const std::string& path) const { write_file(path, svg()); }
 
-std::string Chart::fragment(double ox, double oy, const std::string& id) const {
-  // The y axis works in transformed units: log10(y) on a log axis.
-  const auto ty = [this](double y) {
-    return log_y_ ? (y > 0 ? std::log10(y) : std::numeric_limits<double>::quiet_NaN()) : y;
-  };
+namespace {
 
-  Range xr, yr;
-  for (const Element& e : elements_) {
-    if (e.kind == Kind::kImplicitLine) continue;  // lines span whatever the data decides
-    for (std::size_t i = 0; i < e.x.size(); ++i) {
-      if (std::isfinite(e.x[i]) && std::isfinite(ty(e.y[i]))) {
-        xr.include(e.x[i]);
-        yr.include(ty(e.y[i]));
-      }
-    }
-  }
-  xr = x_range_ ? Range{x_range_->first, x_range_->second} : padded(xr);
-  if (y_range_) {
-    yr = {ty(y_range_->first), ty(y_range_->second)};
-    if (yr.empty()) yr = padded(Range{});
-  } else {
-    yr = padded(yr);
-  }
+/// The stroke attributes of a line drawn in `s`.
+std::string stroke(const Style& s) {
+  std::string attributes = "fill=\"none\" stroke=\"" + escape(s.color) + "\" stroke-width=\"" + num(s.width) +
+                           "\" stroke-linejoin=\"round\" stroke-linecap=\"round\"";
+  if (s.dashed) attributes += " stroke-dasharray=\"" + num(4 * s.width) + ',' + num(3 * s.width) + '"';
+  return attributes;
+}
 
-  const double left = kMarginLeft, top = kMarginTop + (title_.empty() ? -12 : 0);
-  const double plot_w = std::max(10.0, width_ - kMarginLeft - kMarginRight);
-  const double plot_h = std::max(10.0, height_ - top - kMarginBottom);
-  const auto sx = [&](double x) { return left + (x - xr.lo) / (xr.hi - xr.lo) * plot_w; };
-  const auto sy = [&](double t) { return top + (yr.hi - t) / (yr.hi - yr.lo) * plot_h; };
+}  // namespace
 
-  std::ostringstream out;
-  out << R"(<g transform="translate()" << num(ox) << ',' << num(oy) << ")\">\n";
-  out << "<defs><clipPath id=\"" << escape(id) << "-area\"><rect x=\"" << num(left) << "\" y=\"" << num(top)
-      << "\" width=\"" << num(plot_w) << "\" height=\"" << num(plot_h) << "\"/></clipPath></defs>\n";
+struct Chart::Frame {
+  bool log_y = false;
+  Range xr, yr;  ///< the y range in transformed units: log10(y) on a log axis
+  double left = 0, top = 0, plot_w = 0, plot_h = 0;
 
-  // Grid lines and ticks.
-  out << R"(<g stroke="#e0e0e0" stroke-width="1">)" << "\n";
-  std::ostringstream labels_out;
-  const double x_step = nice_step(xr.hi - xr.lo, 6);
-  for (double t = std::ceil(xr.lo / x_step) * x_step; t <= xr.hi + 1e-9 * x_step; t += x_step) {
-    out << "<line x1=\"" << num(sx(t)) << "\" y1=\"" << num(top) << "\" x2=\"" << num(sx(t)) << "\" y2=\""
-        << num(top + plot_h) << "\"/>\n";
-    labels_out << text(sx(t), top + plot_h + 16, tick_label(t, x_step), "middle", 11);
-  }
-  if (log_y_) {
-    // Ticks at powers of ten, plus 2x and 5x when the axis spans less than three decades.
-    const bool fine = yr.hi - yr.lo < 3;
-    for (double decade = std::floor(yr.lo); decade <= std::ceil(yr.hi); decade += 1) {
-      for (double m : {1.0, 2.0, 5.0}) {
-        if (m != 1.0 && !fine) continue;
-        const double t = decade + std::log10(m);
-        if (t < yr.lo - 1e-9 || t > yr.hi + 1e-9) continue;
-        const double v = std::pow(10.0, t);
-        out << "<line x1=\"" << num(left) << "\" y1=\"" << num(sy(t)) << "\" x2=\"" << num(left + plot_w)
-            << "\" y2=\"" << num(sy(t)) << "\"/>\n";
-        char buffer[32];
-        std::snprintf(buffer, sizeof buffer, "%g", v);
-        labels_out << text(left - 6, sy(t) + 4, buffer, "end", 11);
-      }
-    }
-  } else {
-    const double y_step = nice_step(yr.hi - yr.lo, 5);
-    for (double t = std::ceil(yr.lo / y_step) * y_step; t <= yr.hi + 1e-9 * y_step; t += y_step) {
-      out << "<line x1=\"" << num(left) << "\" y1=\"" << num(sy(t)) << "\" x2=\"" << num(left + plot_w)
-          << "\" y2=\"" << num(sy(t)) << "\"/>\n";
-      labels_out << text(left - 6, sy(t) + 4, tick_label(t, y_step), "end", 11);
-    }
-  }
-  out << "</g>\n" << labels_out.str();
-  out << "<rect x=\"" << num(left) << "\" y=\"" << num(top) << "\" width=\"" << num(plot_w) << "\" height=\""
-      << num(plot_h) << R"(" fill="none" stroke="#444" stroke-width="1"/>)" << "\n";
+  double ty(double y) const { return log_y ? (y > 0 ? std::log10(y) : std::numeric_limits<double>::quiet_NaN()) : y; }
+  double sx(double x) const { return left + (x - xr.lo) / (xr.hi - xr.lo) * plot_w; }
+  double sy(double t) const { return top + (yr.hi - t) / (yr.hi - yr.lo) * plot_h; }
 
-  // The data, clipped to the plot area.
-  out << "<g clip-path=\"url(#" << escape(id) << "-area)\">\n";
-  const auto stroke = [](const Style& s) {
-    std::string attributes = "fill=\"none\" stroke=\"" + escape(s.color) + "\" stroke-width=\"" + num(s.width) +
-                             "\" stroke-linejoin=\"round\" stroke-linecap=\"round\"";
-    if (s.dashed) attributes += " stroke-dasharray=\"" + num(4 * s.width) + ',' + num(3 * s.width) + '"';
-    return attributes;
-  };
-  // A polyline through data points, broken wherever a point is not finite on this axis.
-  const auto path = [&](const std::vector<double>& xs, const std::vector<double>& ys) {
-    // A run of a single point becomes a zero-length segment: a dot, thanks to the round caps.
+  /// A polyline through data points, broken wherever a point is not finite on this axis. A run
+  /// of a single point becomes a zero-length segment: a dot, thanks to the round caps.
+  std::string path(const std::vector<double>& xs, const std::vector<double>& ys) const {
     std::ostringstream d;
     std::size_t run = 0;
     for (std::size_t i = 0; i < xs.size(); ++i) {
@@ -334,16 +275,85 @@ std::string Chart::fragment(double ox, double oy, const std::string& id) const {
     }
     if (run == 1) d << " l0 0";
     return d.str();
+  }
+};
+
+Chart::Frame Chart::frame() const {
+  Frame f;
+  f.log_y = log_y_;
+  for (const Element& e : elements_) {
+    if (e.kind == Kind::kImplicitLine) continue;  // lines span whatever the data decides
+    for (std::size_t i = 0; i < e.x.size(); ++i) {
+      if (std::isfinite(e.x[i]) && std::isfinite(f.ty(e.y[i]))) {
+        f.xr.include(e.x[i]);
+        f.yr.include(f.ty(e.y[i]));
+      }
+    }
+  }
+  f.xr = x_range_ ? Range{x_range_->first, x_range_->second} : padded(f.xr);
+  if (y_range_) {
+    f.yr = {f.ty(y_range_->first), f.ty(y_range_->second)};
+    if (f.yr.empty()) f.yr = padded(Range{});
+  } else {
+    f.yr = padded(f.yr);
+  }
+  f.left = kMarginLeft;
+  f.top = kMarginTop + (title_.empty() ? -12 : 0);
+  f.plot_w = std::max(10.0, width_ - kMarginLeft - kMarginRight);
+  f.plot_h = std::max(10.0, height_ - f.top - kMarginBottom);
+  return f;
+}
+
+std::string Chart::grid(const Frame& f) const {
+  std::ostringstream out, labels_out;
+  out << R"(<g stroke="#e0e0e0" stroke-width="1">)" << "\n";
+  const auto horizontal = [&](double t) {
+    out << "<line x1=\"" << num(f.left) << "\" y1=\"" << num(f.sy(t)) << "\" x2=\"" << num(f.left + f.plot_w)
+        << "\" y2=\"" << num(f.sy(t)) << "\"/>\n";
   };
+  const double x_step = nice_step(f.xr.hi - f.xr.lo, 6);
+  for (double t = std::ceil(f.xr.lo / x_step) * x_step; t <= f.xr.hi + 1e-9 * x_step; t += x_step) {
+    out << "<line x1=\"" << num(f.sx(t)) << "\" y1=\"" << num(f.top) << "\" x2=\"" << num(f.sx(t)) << "\" y2=\""
+        << num(f.top + f.plot_h) << "\"/>\n";
+    labels_out << text(f.sx(t), f.top + f.plot_h + 16, tick_label(t, x_step), "middle", 11);
+  }
+  if (log_y_) {
+    // Ticks at powers of ten, plus 2x and 5x when the axis spans less than three decades.
+    const bool fine = f.yr.hi - f.yr.lo < 3;
+    for (double decade = std::floor(f.yr.lo); decade <= std::ceil(f.yr.hi); decade += 1) {
+      for (double m : {1.0, 2.0, 5.0}) {
+        if (m != 1.0 && !fine) continue;
+        const double t = decade + std::log10(m);
+        if (t < f.yr.lo - 1e-9 || t > f.yr.hi + 1e-9) continue;
+        horizontal(t);
+        char buffer[32];
+        std::snprintf(buffer, sizeof buffer, "%g", std::pow(10.0, t));
+        labels_out << text(f.left - 6, f.sy(t) + 4, buffer, "end", 11);
+      }
+    }
+  } else {
+    const double y_step = nice_step(f.yr.hi - f.yr.lo, 5);
+    for (double t = std::ceil(f.yr.lo / y_step) * y_step; t <= f.yr.hi + 1e-9 * y_step; t += y_step) {
+      horizontal(t);
+      labels_out << text(f.left - 6, f.sy(t) + 4, tick_label(t, y_step), "end", 11);
+    }
+  }
+  out << "</g>\n" << labels_out.str();
+  return out.str();
+}
+
+std::string Chart::data(const Frame& f, const std::string& id) const {
+  std::ostringstream out;
+  out << "<g clip-path=\"url(#" << escape(id) << "-area)\">\n";
   for (const Element& e : elements_) {
     switch (e.kind) {
       case Kind::kScatter: {
         out << "<g fill=\"" << escape(e.style.color) << "\" fill-opacity=\"" << std::clamp(e.style.opacity, 0.0, 1.0)
             << "\" stroke=\"none\">\n";
         for (std::size_t i = 0; i < e.x.size(); ++i) {
-          const double t = ty(e.y[i]);
+          const double t = f.ty(e.y[i]);
           if (!std::isfinite(e.x[i]) || !std::isfinite(t)) continue;
-          out << "<circle cx=\"" << num(sx(e.x[i])) << "\" cy=\"" << num(sy(t)) << "\" r=\"" << num(e.style.radius)
+          out << "<circle cx=\"" << num(f.sx(e.x[i])) << "\" cy=\"" << num(f.sy(t)) << "\" r=\"" << num(e.style.radius)
               << "\"/>\n";
         }
         out << "</g>\n";
@@ -355,10 +365,10 @@ std::string Chart::fragment(double ox, double oy, const std::string& id) const {
         // The point of the line closest to the origin, and its direction; clipped in data units.
         const double norm2 = a * a + b * b;
         const double px = -a * c / norm2, py = -b * c / norm2, dx = -b, dy = a;
-        Range yd = yr;  // the visible y range in data units
-        if (log_y_) yd = {std::pow(10.0, yr.lo), std::pow(10.0, yr.hi)};
+        Range yd = f.yr;  // the visible y range in data units
+        if (log_y_) yd = {std::pow(10.0, f.yr.lo), std::pow(10.0, f.yr.hi)};
         double t0 = -std::numeric_limits<double>::infinity(), t1 = std::numeric_limits<double>::infinity();
-        if (!clip(px, py, dx, dy, t0, t1, xr, yd)) break;
+        if (!clip(px, py, dx, dy, t0, t1, f.xr, yd)) break;
         std::vector<double> xs, ys;
         const int pieces = log_y_ ? 200 : 1;  // a straight line bends on a log axis
         for (int i = 0; i <= pieces; ++i) {
@@ -366,55 +376,71 @@ std::string Chart::fragment(double ox, double oy, const std::string& id) const {
           xs.push_back(px + t * dx);
           ys.push_back(py + t * dy);
         }
-        out << "<path d=\"" << path(xs, ys) << "\" " << stroke(e.style) << "/>\n";
+        out << "<path d=\"" << f.path(xs, ys) << "\" " << stroke(e.style) << "/>\n";
         break;
       }
       case Kind::kSegment:
       case Kind::kSeries:
-        out << "<path d=\"" << path(e.x, e.y) << "\" " << stroke(e.style) << "/>\n";
+        out << "<path d=\"" << f.path(e.x, e.y) << "\" " << stroke(e.style) << "/>\n";
         break;
     }
   }
   out << "</g>\n";
+  return out.str();
+}
 
-  // Title and axis labels.
-  if (!title_.empty()) out << text(left + plot_w / 2, 22, title_, "middle", 15, R"( font-weight="bold")");
-  if (!x_label_.empty()) out << text(left + plot_w / 2, top + plot_h + 36, x_label_, "middle", 12);
+std::string Chart::titles(const Frame& f) const {
+  std::string out;
+  if (!title_.empty()) out += text(f.left + f.plot_w / 2, 22, title_, "middle", 15, R"( font-weight="bold")");
+  if (!x_label_.empty()) out += text(f.left + f.plot_w / 2, f.top + f.plot_h + 36, x_label_, "middle", 12);
   if (!y_label_.empty()) {
-    const double cx = 16, cy = top + plot_h / 2;
-    out << text(cx, cy, y_label_, "middle", 12,
-                " transform=\"rotate(-90 " + num(cx) + ' ' + num(cy) + ")\"");
+    const double cx = 16, cy = f.top + f.plot_h / 2;
+    out += text(cx, cy, y_label_, "middle", 12, " transform=\"rotate(-90 " + num(cx) + ' ' + num(cy) + ")\"");
   }
+  return out;
+}
 
-  // Legend: in the chosen corner of the plot area.
+std::string Chart::legend_box(const Frame& f) const {
   std::vector<const Element*> entries;
   for (const Element& e : elements_) {
     if (!e.style.label.empty()) entries.push_back(&e);
   }
-  if (!entries.empty()) {
-    std::size_t longest = 0;
-    for (const Element* e : entries) longest = std::max(longest, e->style.label.size());
-    const double row = 17, box_w = 34 + 6.5 * static_cast<double>(longest), box_h = row * entries.size() + 8;
-    const bool at_left = legend_ == Corner::kTopLeft || legend_ == Corner::kBottomLeft;
-    const bool at_top = legend_ == Corner::kTopLeft || legend_ == Corner::kTopRight;
-    const double bx = at_left ? left + 8 : left + plot_w - box_w - 8;
-    const double by = at_top ? top + 8 : top + plot_h - box_h - 8;
-    out << "<rect x=\"" << num(bx) << "\" y=\"" << num(by) << "\" width=\"" << num(box_w) << "\" height=\""
-        << num(box_h) << R"(" fill="white" fill-opacity="0.85" stroke="#bbb" stroke-width="1" rx="3"/>)" << "\n";
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      const Element& e = *entries[i];
-      const double cy = by + 4 + row * (static_cast<double>(i) + 0.5);
-      if (e.kind == Kind::kScatter) {
-        out << "<circle cx=\"" << num(bx + 14) << "\" cy=\"" << num(cy) << "\" r=\"4\" fill=\""
-            << escape(e.style.color) << "\"/>\n";
-      } else {
-        out << "<path d=\"M" << num(bx + 5) << ' ' << num(cy) << " L" << num(bx + 23) << ' ' << num(cy) << "\" "
-            << stroke(e.style) << "/>\n";
-      }
-      out << text(bx + 29, cy + 4, e.style.label, "start", 11);
+  if (entries.empty()) return {};
+  std::size_t longest = 0;
+  for (const Element* e : entries) longest = std::max(longest, e->style.label.size());
+  const double row = 17, box_w = 34 + 6.5 * static_cast<double>(longest), box_h = row * entries.size() + 8;
+  const bool at_left = legend_ == Corner::kTopLeft || legend_ == Corner::kBottomLeft;
+  const bool at_top = legend_ == Corner::kTopLeft || legend_ == Corner::kTopRight;
+  const double bx = at_left ? f.left + 8 : f.left + f.plot_w - box_w - 8;
+  const double by = at_top ? f.top + 8 : f.top + f.plot_h - box_h - 8;
+  std::ostringstream out;
+  out << "<rect x=\"" << num(bx) << "\" y=\"" << num(by) << "\" width=\"" << num(box_w) << "\" height=\""
+      << num(box_h) << R"(" fill="white" fill-opacity="0.85" stroke="#bbb" stroke-width="1" rx="3"/>)" << "\n";
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const Element& e = *entries[i];
+    const double cy = by + 4 + row * (static_cast<double>(i) + 0.5);
+    if (e.kind == Kind::kScatter) {
+      out << "<circle cx=\"" << num(bx + 14) << "\" cy=\"" << num(cy) << "\" r=\"4\" fill=\"" << escape(e.style.color)
+          << "\"/>\n";
+    } else {
+      out << "<path d=\"M" << num(bx + 5) << ' ' << num(cy) << " L" << num(bx + 23) << ' ' << num(cy) << "\" "
+          << stroke(e.style) << "/>\n";
     }
+    out << text(bx + 29, cy + 4, e.style.label, "start", 11);
   }
-  out << "</g>\n";
+  return out.str();
+}
+
+std::string Chart::fragment(double ox, double oy, const std::string& id) const {
+  const Frame f = frame();
+  std::ostringstream out;
+  out << R"(<g transform="translate()" << num(ox) << ',' << num(oy) << ")\">\n";
+  out << "<defs><clipPath id=\"" << escape(id) << "-area\"><rect x=\"" << num(f.left) << "\" y=\"" << num(f.top)
+      << "\" width=\"" << num(f.plot_w) << "\" height=\"" << num(f.plot_h) << "\"/></clipPath></defs>\n";
+  out << grid(f);
+  out << "<rect x=\"" << num(f.left) << "\" y=\"" << num(f.top) << "\" width=\"" << num(f.plot_w) << "\" height=\""
+      << num(f.plot_h) << R"(" fill="none" stroke="#444" stroke-width="1"/>)" << "\n";
+  out << data(f, id) << titles(f) << legend_box(f) << "</g>\n";
   return out.str();
 }
 

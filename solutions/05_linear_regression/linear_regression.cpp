@@ -48,7 +48,7 @@ LinearFit fit_closed_form(const torch::Tensor& x, const torch::Tensor& y) {
   const torch::Tensor target = y.cpu().to(torch::kDouble);
   const torch::Tensor gram = design.t().matmul(design);
   const torch::Tensor rhs = design.t().matmul(target).unsqueeze(1);
-  const torch::Tensor theta = torch::linalg::solve(gram, rhs, /*left=*/true).squeeze(1);
+  const torch::Tensor theta = torch::linalg_solve(gram, rhs).squeeze(1);
   // Split θ back into weights and bias: narrow to float32 on the CPU first, then move.
   const torch::Tensor result = theta.to(torch::kFloat32).to(x.device());
   const int64_t d = x.size(1);

@@ -95,7 +95,7 @@ class Grading : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     fs::remove_all(kWork);
-    copy_fixture_workbook(GRADER_FIXTURE_DIR, GRADER_PROJECT_DIR, kRoot);
+    copy_fixture_workbook(GRADER_FIXTURE_DIR, GRADER_WORKBOOK_DIR, kRoot);
     add_grading_rules(kRoot / "exercises" / "info.toml");
     std::vector<std::string> args = {"grade"};
     for (const auto& submission : make_class()) args.push_back(submission);

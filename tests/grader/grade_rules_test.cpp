@@ -1,5 +1,4 @@
-// grade_rules.{h,cpp}: weights from the manifest, points per test; grade.h's shard
-// selection and the #include check on submitted sources.
+// grade_rules.{h,cpp}: weights from the manifest, points per test; grade.h's shard selection.
 #include "grade.h"
 #include "grade_rules.h"
 #include "manifest.h"
@@ -132,26 +131,4 @@ TEST(Shard, ParsesIOfNAndPicksEveryNthSubmission) {
     for (auto index : shard_indices(10, i, 4)) ++seen[index];
   }
   EXPECT_EQ(seen, std::vector<int>(10, 1));
-}
-
-TEST(UnsafeInclude, AllowsTheUsualIncludes) {
-  EXPECT_EQ(unsafe_include("#include \"tensors.h\"\n#include <torch/torch.h>\n#  include <vector>\n"
-                           "#include \"workbook/todo.h\" // with a comment\nint x = 1'000'000;\n"
-                           "const char* s = \"#include \\\"../x\\\"\";\n"),
-            "");
-}
-
-TEST(UnsafeInclude, RefusesPathsOutOfTheExercise) {
-  EXPECT_TRUE(has(unsafe_include("#include \"../../solutions/01_tensors/tensors.cpp\"\n"), "line 1"));
-  EXPECT_TRUE(has(unsafe_include("int a;\n#include </work/solutions/x.cpp>\n"), "line 2"));
-  EXPECT_TRUE(has(unsafe_include("#include \"..\\\\..\\\\x.cpp\"\n"), "\"..\""));
-  EXPECT_TRUE(has(unsafe_include("#define F \"x\"\n#include F\n"), "macro"));
-  EXPECT_FALSE(unsafe_include("%:include \"../x.h\"\n").empty()) << "a digraph";
-  EXPECT_FALSE(unsafe_include("#/* hidden */include \"../x.h\"\n").empty()) << "a comment inside the directive";
-  EXPECT_FALSE(unsafe_include("#inc\\\nlude \"../x.h\"\n").empty()) << "a continued line";
-  EXPECT_FALSE(unsafe_include("const char* s = \"/*\";\n#include \"../x.h\"\n// */\n").empty())
-      << "a string holding /* must not hide the next line";
-  EXPECT_FALSE(unsafe_include("auto r = R\"(\"\n)\";\n#include \"/etc/x\"\n").empty()) << "after a raw string";
-  EXPECT_FALSE(unsafe_include("#include_next <../x.h>\n").empty());
-  EXPECT_TRUE(unsafe_include("// #include \"../x.h\"\n/* #include \"../y.h\" */\n").empty()) << "comments are not code";
 }

@@ -1,6 +1,7 @@
 // The real workbook_runner, used the way a learner uses it, on a copy of the tiny fixture
 // workbook in fixture/ (which builds with the real cmake/WorkbookExercise.cmake but without
 // LibTorch). The steps run in order and build on each other, like a learner's session.
+#include "build.h"
 #include "end_to_end_util.h"
 
 #include <gtest/gtest.h>
@@ -61,7 +62,7 @@ class EndToEnd : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     fs::remove_all(kWork);
-    copy_fixture_workbook(RUNNER_FIXTURE_DIR, RUNNER_PROJECT_DIR, kWork);
+    copy_fixture_workbook(RUNNER_FIXTURE_DIR, RUNNER_WORKBOOK_DIR, kWork);
   }
 };
 
@@ -110,6 +111,37 @@ TEST_F(EndToEnd, SolvingOneFunctionTurnsItsTestGreen) {
   EXPECT_TRUE(has(check.output, "\u2714 1 test passing:\n    Hello.AddSumsTwoNumbers")) << check.output;
   const Outcome list = runner({"list"});
   EXPECT_TRUE(has(list.output, "01  Hello, runner     1 of 4 tests passing")) << list.output;
+}
+
+// An absent or unknown device is one error before anything runs (the fixture's workbook_info
+// knows only the CPU), never a suite of failures recorded as lost progress; --device is accepted
+// after any command that runs code and means WORKBOOK_DEVICE.
+TEST_F(EndToEnd, ABadDeviceIsOneErrorAndLeavesProgressAlone) {
+  const fs::path progress = kWork / ".workbook" / "progress.json";
+  const std::string before = read(progress);
+  ASSERT_TRUE(has(before, "01_hello"));
+
+  const Outcome by_variable = runner({"check", "01"}, {{"WORKBOOK_DEVICE", "cuda"}});
+  EXPECT_EQ(by_variable.status, 2) << by_variable.output;
+  EXPECT_TRUE(has(by_variable.output, "error: WORKBOOK_DEVICE=cuda: no device cuda")) << by_variable.output;
+  EXPECT_TRUE(has(by_variable.output, "your progress is unchanged")) << by_variable.output;
+  EXPECT_FALSE(has(by_variable.output, "Hello.AddSumsTwoNumbers")) << by_variable.output;
+  EXPECT_EQ(read(progress), before);
+
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"check", "01", "--device", "gpu"},
+                                                std::vector<std::string>{"list", "--device=cuda:1"},
+                                                std::vector<std::string>{"run", "01", "--device", "mps"},
+                                                std::vector<std::string>{"--device", "cuda", "watch", "--once"}}) {
+    const Outcome by_option = runner(args);
+    EXPECT_EQ(by_option.status, 2) << args.front() << ": " << by_option.output;
+    EXPECT_TRUE(has(by_option.output, "error: --device ")) << by_option.output;
+  }
+  EXPECT_EQ(read(progress), before);
+  EXPECT_TRUE(has(runner({"list"}).output, "01  Hello, runner     1 of 4 tests passing"));
+
+  const Outcome on_cpu = runner({"check", "01", "--device", "cpu"});
+  EXPECT_EQ(on_cpu.status, 1) << on_cpu.output;
+  EXPECT_TRUE(has(on_cpu.output, "1 of 4 tests pass")) << on_cpu.output;
 }
 
 TEST_F(EndToEnd, HintPointsAtTheFunctionToWriteNext) {
@@ -230,7 +262,7 @@ std::string hello_with(const std::string& function, const std::string& broken) {
   return code;
 }
 
-// Volatile, so that the optimiser keeps them (exercises build RelWithDebInfo).
+// Volatile, so that they stay even where the learner's code is optimised (WORKBOOK_LEARNER_OPTIONS).
 const char* kEndlessLoop = "  volatile bool forever = true;\n  while (forever) {\n  }\n";
 const char* kNullWrite = "  volatile int* nothing = nullptr;\n  *nothing = 42;\n";
 const char* kAbort = "  std::abort();\n";
@@ -308,6 +340,54 @@ TEST_F(EndToEnd, WatchDropsARunningCheckWhenTheFileIsSavedAgain) {
   EXPECT_TRUE(has(watch.output, "01_hello: all 4 tests pass.")) << "the new code was checked:\n" << watch.output;
   EXPECT_FALSE(has(watch.output, "did not return")) << watch.output;
   EXPECT_LT(took, 60s) << "the check of the old code was dropped, not waited for";
+}
+
+// hello.cpp whose add() has `body` and whose other functions are still stubs.
+std::string hello_with_add(const std::string& body) {
+  std::string text = kAddSolved;
+  const std::string solved = "int add(int a, int b) { return a + b; }";
+  return text.replace(text.find(solved), solved.size(), "int add(int a, int b) {\n" + body + "\n}");
+}
+
+// What the check output says under one test's name, up to the next test.
+std::string block_of(const std::string& output, const std::string& test) {
+  const auto begin = output.find("\u2717 " + test);
+  if (begin == std::string::npos) return "";
+  return output.substr(begin, output.find("\u2717", begin + 1) - begin);
+}
+
+// The learner's code is built unoptimised in an optimised build (WORKBOOK_LEARNER_OPTIONS), so
+// undefined behaviour in add() stays in add(): at -O2 the compiler drops what follows it and
+// execution runs into greet(), whose "not implemented yet" the test of add() then reported.
+TEST_F(EndToEnd, UndefinedBehaviourStaysInTheFunctionThatHasIt) {
+  const std::string saved = read(kHello);
+  const std::string greet_message = "return \"Hello, \" + name";
+
+  write(kHello, hello_with_add("  int sum = a + b;  // no return: undefined behaviour"));
+  const Outcome no_return = runner({"check", "01"});
+  EXPECT_EQ(no_return.status, 1) << no_return.output;
+  const std::string add_block = block_of(no_return.output, "Hello.AddSumsTwoNumbers");
+  EXPECT_FALSE(add_block.empty()) << no_return.output;
+  EXPECT_FALSE(has(add_block, greet_message)) << no_return.output;
+
+  write(kHello, hello_with_add("  int* p = nullptr;\n  *p = a + b;\n  return *p;"));
+  const Outcome null_write = runner({"check", "01"});
+  EXPECT_EQ(null_write.status, 1) << null_write.output;
+  EXPECT_TRUE(has(null_write.output, "\u2717 Hello.AddSumsTwoNumbers (crashed)")) << null_write.output;
+  EXPECT_FALSE(has(block_of(null_write.output, "Hello.AddSumsTwoNumbers"), greet_message)) << null_write.output;
+  EXPECT_TRUE(has(block_of(null_write.output, "Hello.GreetSaysHello"), greet_message)) << null_write.output;
+
+  // An endless loop hangs in add() (the runner's time limits end it) instead of running on.
+  write(kHello, hello_with_add("  while (true) {\n  }"));
+  Command loop;
+  loop.argv = {(kWork / "build" / "dev" / "exercises" / "01_hello_test").string(),
+               "--gtest_filter=Hello.AddSumsTwoNumbers"};
+  loop.timeout = 3s;
+  ASSERT_TRUE(build_targets(kWork / "build" / "dev", {"01_hello_test"}, {}).ok());
+  const ProcessResult looped = run_process(loop);
+  EXPECT_EQ(looped.end, ProcessEnd::kTimedOut) << looped.output;
+  EXPECT_FALSE(has(looped.output, greet_message)) << looped.output;
+  write(kHello, saved);
 }
 
 TEST_F(EndToEnd, ResetRestoresTheStubAndKeepsABackup) {

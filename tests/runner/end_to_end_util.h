@@ -17,17 +17,22 @@ struct Outcome {
   std::string output;  ///< standard output and error, then how it ended when it did not exit
 };
 
-/// Copies the fixture workbook `fixture` to `root`, with the real parts of the workbook at
-/// `project` that the fixture builds with: the registration (cmake/WorkbookExercise.cmake) and
-/// the test programs' time limit and journal (tests/support/watchdog.{h,cpp}, into support/).
-inline void copy_fixture_workbook(const std::filesystem::path& fixture, const std::filesystem::path& project,
+/// Copies the fixture workbook `fixture` to `root`, with the real workbook's (`workbook`) parts
+/// that the fixture builds with: the registration of exercises from the manifest
+/// (cmake/WorkbookExercise.cmake, cmake/WorkbookManifest.cmake), the launcher, whose configure
+/// step the runner calls, the grading fork server that grading builds link, and the test
+/// programs' time limit and journal (tests/support/watchdog.{h,cpp}, into support/).
+inline void copy_fixture_workbook(const std::filesystem::path& fixture, const std::filesystem::path& workbook,
                                   const std::filesystem::path& root) {
   std::filesystem::create_directories(root.parent_path());
   std::filesystem::copy(fixture, root, std::filesystem::copy_options::recursive);
-  std::filesystem::create_directories(root / "cmake");
-  std::filesystem::copy_file(project / "cmake" / "WorkbookExercise.cmake", root / "cmake" / "WorkbookExercise.cmake");
+  for (const char* file : {"cmake/WorkbookExercise.cmake", "cmake/WorkbookManifest.cmake", "workbook",
+                           "tools/grading/grading_server.cpp"}) {
+    std::filesystem::create_directories((root / file).parent_path());
+    std::filesystem::copy_file(workbook / file, root / file);
+  }
   for (const char* file : {"watchdog.h", "watchdog.cpp"}) {
-    std::filesystem::copy_file(project / "tests" / "support" / file, root / "support" / file);
+    std::filesystem::copy_file(workbook / "tests" / "support" / file, root / "support" / file);
   }
 }
 

@@ -27,6 +27,7 @@ broadcast_add = "shapes line up from the right"
 dir = "02_devices"
 name = "Devices"
 sources = ["devices.cpp", "extra.cpp"]
+program = "program.cpp"
 hint = """TODO(manifest): write the hint for 02_devices."""
 
 [exercises.hints]
@@ -54,9 +55,11 @@ TEST(Manifest, ReadsTheExercisesInOrder) {
   EXPECT_EQ(first.hint, "Look at torch::zeros.");
   EXPECT_EQ(first.number(), "01");
   EXPECT_EQ(first.topic(), "tensors");
+  EXPECT_EQ(first.program, "") << "no program unless the entry names one";
   const Exercise& second = manifest.exercises()[1];
   EXPECT_EQ(second.sources, (std::vector<std::string>{"devices.cpp", "extra.cpp"}));
   EXPECT_EQ(second.points, 0);
+  EXPECT_EQ(second.program, "program.cpp");
   EXPECT_TRUE(second.hints.empty());
 }
 
@@ -141,4 +144,10 @@ TEST(Manifest, TheWorkbooksOwnManifestParses) {
     EXPECT_TRUE(std::regex_match(exercise.dir, std::regex(R"(\d\d_[a-z0-9_]+)"))) << exercise.dir;
     EXPECT_FALSE(exercise.sources.empty()) << exercise.dir;
   }
+}
+
+TEST(Manifest, AProgramMustBeAFileName) {
+  const std::string error = error_of("[[exercises]]\ndir = \"01_a\"\nname = \"A\"\nsources = [\"a.cpp\"]\nprogram = 1\n");
+  EXPECT_NE(error.find("exercises/info.toml:5:"), std::string::npos) << error;
+  EXPECT_NE(error.find("`program` of exercise #1 (01_a) must be a string"), std::string::npos) << error;
 }

@@ -4,6 +4,7 @@
 #include "workbook/runtime.h"
 #include "workbook/todo.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace {
@@ -112,6 +113,39 @@ TEST(TensorAssertions, MissingDimensionIsExplained) {
 TEST(TensorAssertions, WrongDeviceIsNamed) {
   const auto message = message_of(IsOnDevice("x", "", torch::zeros({1}), torch::Device(torch::kCUDA, 0)));
   EXPECT_THAT(message, ::testing::HasSubstr("expected the tensor on cuda:0 but it is on cpu"));
+}
+
+TEST(TensorAssertions, ATensorLeftOnTheCpuIsCaughtOnMeta) {
+  const auto meta = torch::TensorOptions().device(workbook::test::kMeta);
+  const auto message = message_of(TensorClose{}("identity", "e", torch::eye(3), torch::eye(3, meta)));
+  EXPECT_THAT(message, ::testing::HasSubstr("expected the tensor on meta but it is on cpu"));
+  EXPECT_THAT(message, ::testing::HasSubstr("torch::TensorOptions().device(device)"));
+  EXPECT_THAT(message, ::testing::HasSubstr("holds shapes but no values"));
+  EXPECT_TRUE(TensorClose{}("identity", "e", torch::eye(3, meta), torch::eye(3, meta))) << "meta has no values to compare";
+  EXPECT_FALSE(TensorClose{}("identity", "e", torch::eye(2, meta), torch::eye(3, meta))) << "but it has a shape";
+}
+
+TEST(TensorAssertions, ALibTorchErrorIsItsFirstLineAndTheHint) {
+  std::string message;
+  try {
+    torch::zeros({1}, torch::TensorOptions().device(workbook::test::kMeta)).item<float>();
+  } catch (const c10::Error& error) {
+    message = workbook::test::libtorch_failure("t.item()", error, "read no values");
+  }
+  EXPECT_THAT(message, ::testing::StartsWith("t.item() threw a LibTorch error:\n  "));
+  EXPECT_THAT(message, ::testing::HasSubstr("It ran on the meta device, which has shapes but no values"));
+  EXPECT_THAT(message, ::testing::EndsWith("\n  hint: read no values"));
+  EXPECT_EQ(std::count(message.begin(), message.end(), '\n'), 3) << message;
+}
+
+TEST(TensorAssertions, SmallTensorsArePrintedInTheirOwnDtypeWithAlignedColumns) {
+  const auto message = message_of(TensorClose{}("a", "e", torch::tensor({{1.5F, 2.F}, {3.F, -40.25F}}),
+                                                torch::tensor({{1.5F, 2.F}, {3.F, 4.F}})));
+  EXPECT_THAT(message, ::testing::HasSubstr("\n  actual:   [[   1.5,      2],\n             [     3, -40.25]]"
+                                            "\n  expected: [[   1.5,      2],\n             [     3,      4]]"));
+  EXPECT_THAT(message, ::testing::Not(::testing::HasSubstr("Type{")));
+  const auto ints = message_of(TensorClose{}("a", "e", torch::tensor({1, 20}), torch::tensor({1, 2})));
+  EXPECT_THAT(ints, ::testing::HasSubstr("\n  actual:   [ 1, 20]\n  expected: [ 1,  2]"));
 }
 
 TEST(TensorAssertions, ValueMismatchGivesTheLargestDifferenceAndWhere) {

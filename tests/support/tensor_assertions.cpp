@@ -1,5 +1,6 @@
 #include "workbook_test.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -60,7 +61,65 @@ std::string shape_hint(torch::IntArrayRef expected, torch::IntArrayRef actual) {
 
 std::string describe(const char* expr) { return std::string("`") + expr + "`"; }
 
+// The values of a small tensor as text, in its own dtype, one row (of its last dimension) a row.
+std::vector<std::vector<std::string>> value_rows(const torch::Tensor& tensor) {
+  const auto cpu = tensor.detach().cpu().contiguous();
+  const auto grid = cpu.dim() == 0 ? cpu.reshape({1, 1}) : cpu.reshape({-1, cpu.size(-1)});
+  std::vector<std::vector<std::string>> rows(static_cast<std::size_t>(grid.size(0)));
+  for (int64_t r = 0; r < grid.size(0); ++r) {
+    for (int64_t c = 0; c < grid.size(1); ++c) {
+      const auto value = grid[r][c];
+      std::ostringstream text;
+      if (cpu.scalar_type() == torch::kBool) {
+        text << (value.item<bool>() ? "true" : "false");
+      } else if (cpu.is_floating_point()) {
+        text << value.item<double>();
+      } else {
+        text << value.item<int64_t>();
+      }
+      rows[static_cast<std::size_t>(r)].push_back(text.str());
+    }
+  }
+  return rows;
+}
+
+// "  actual:   [[1, 0],\n              [0, 1]]" and the same for expected, columns aligned across both.
+std::string side_by_side(const torch::Tensor& actual, const torch::Tensor& expected) {
+  const auto a = value_rows(actual);
+  const auto e = value_rows(expected);
+  std::size_t width = 0;
+  for (const auto* rows : {&a, &e}) {
+    for (const auto& row : *rows) {
+      for (const auto& cell : row) width = std::max(width, cell.size());
+    }
+  }
+  const bool matrix = actual.dim() >= 2;
+  const auto print = [&](const std::string& label, const std::vector<std::vector<std::string>>& rows) {
+    std::string out = "\n  " + label + std::string(10 - label.size(), ' ') + (matrix ? "[" : "");
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      if (r > 0) out += ",\n" + std::string(13, ' ');
+      out += "[";
+      for (std::size_t c = 0; c < rows[r].size(); ++c) {
+        out += (c ? ", " : "") + std::string(width - rows[r][c].size(), ' ') + rows[r][c];
+      }
+      out += "]";
+    }
+    return out + (matrix ? "]" : "");
+  };
+  return print("actual:", a) + print("expected:", e);
+}
+
 }  // namespace
+
+std::string libtorch_failure(const char* expr, const c10::Error& error, const std::string& hint) {
+  const std::string message = error.what_without_backtrace();
+  std::string text = std::string(expr) + " threw a LibTorch error:\n  " + message.substr(0, message.find('\n'));
+  if (message.find("'Meta' backend") != std::string::npos || message.find("meta tensor") != std::string::npos) {
+    text += "\n  It ran on the meta device, which has shapes but no values: compute with tensor operations "
+            "instead of reading values (.item(), .cpu(), data_ptr()).";
+  }
+  return text + "\n  hint: " + hint;
+}
 
 std::string dtype_name(torch::Dtype dtype) {
   const auto* names = names_of(dtype);
@@ -105,10 +164,12 @@ std::string shape_string(torch::IntArrayRef shape) {
   const bool same = actual.type() == device.type() &&
                     (!device.has_index() || !actual.has_index() || actual.index() == device.index());
   if (same) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << describe(expr) << ": expected the tensor on " << device_name(device)
-                                       << " but it is on " << device_name(actual)
-                                       << " — did you forget .to(device), or to create it with "
-                                          "torch::TensorOptions().device(device)?";
+  auto failure = ::testing::AssertionFailure() << describe(expr) << ": expected the tensor on "
+                                               << device_name(device) << " but it is on " << device_name(actual)
+                                               << " — did you forget .to(device), or to create it with "
+                                                  "torch::TensorOptions().device(device)?";
+  if (device.is_meta()) failure << "\n  " << kMetaNote;
+  return failure;
 }
 
 ::testing::AssertionResult TensorClose::operator()(const char* actual_expr, const char* expected_expr,
@@ -117,7 +178,7 @@ std::string shape_string(torch::IntArrayRef shape) {
   if (auto result = HasDtype(actual_expr, expected_expr, actual, expected.scalar_type()); !result) return result;
   if (auto result = HasShape(actual_expr, expected_expr, actual, expected.sizes()); !result) return result;
   if (auto result = IsOnDevice(actual_expr, expected_expr, actual, expected.device()); !result) return result;
-  if (actual.numel() == 0) return ::testing::AssertionSuccess();
+  if (actual.numel() == 0 || expected.is_meta()) return ::testing::AssertionSuccess();  // meta: no values
 
   // Values, compared on the CPU in double precision.
   const auto a = actual.detach().to(torch::kCPU, torch::kFloat64).contiguous().view(-1);
@@ -143,9 +204,7 @@ std::string shape_string(torch::IntArrayRef shape) {
         << e[worst].item<double>() << ")";
   }
   out << " (rtol " << rtol << ", atol " << atol << ")";
-  if (actual.numel() <= 16) {
-    out << "\n  actual:   " << a.view(actual.sizes()) << "\n  expected: " << e.view(actual.sizes());
-  }
+  if (actual.numel() <= 16 && !actual.is_complex()) out << side_by_side(actual, expected);
   return ::testing::AssertionFailure() << out.str();
 }
 

@@ -43,9 +43,25 @@ class DeviceTest : public ::testing::TestWithParam<torch::Device> {
   }
 };
 
+/// The meta device, which every LibTorch (1.13 and 2.x) has: its tensors have a shape, a dtype and
+/// a device but no values. A test calls a function that takes a device with kMeta as well, so that
+/// even a CPU-only machine sees a device argument being ignored (`torch::eye(n)` without
+/// `.device(device)` lands on the CPU):
+///
+///     EXPECT_TENSOR_EQ(factory_tour(3, kMeta).identity, torch::eye(3, torch::device(kMeta)));
+///
+/// TensorClose compares only dtype, shape and device when the expected tensor is on meta, and the
+/// device message explains what meta is.
+inline const torch::Device kMeta{torch::kMeta};
+/// What the device message adds when meta was asked for (for hints of ASSERT_RUNS, too).
+inline constexpr const char* kMetaNote =
+    "(The tests also ask for the meta device, which every LibTorch has: it holds shapes but no values, "
+    "so even without a GPU they can see whether your code honours the device it is given.)";
+
 /// Compares a tensor with an expected one: first dtype, then shape, then device, then values
 /// (NaNs must sit in the same places), saying in words what is wrong and, for values, the
-/// largest difference and where it is. Use it through the EXPECT_TENSOR_* macros.
+/// largest difference and where it is (not on meta, which has no values). Use it through the
+/// EXPECT_TENSOR_* macros.
 struct TensorClose {
   double rtol = 1e-5;
   double atol = 1e-8;
@@ -62,6 +78,11 @@ struct TensorClose {
 /// "expected the tensor on cuda:0 but it is on cpu — did you forget .to(device)?"
 ::testing::AssertionResult IsOnDevice(const char* expr, const char* device_expr, const torch::Tensor& tensor,
                                       const torch::Device& device);
+
+/// ASSERT_RUNS's message: "`expr` threw a LibTorch error:", the first line of its message (the
+/// rest, such as the list of backends an operator exists for, says nothing to a learner), what it
+/// means when it came from the meta device, and `hint`.
+std::string libtorch_failure(const char* expr, const c10::Error& error, const std::string& hint);
 
 /// "Float (float32)": LibTorch's dtype name with the Python spelling beside it.
 std::string dtype_name(torch::Dtype dtype);
@@ -101,8 +122,7 @@ std::string shape_string(torch::IntArrayRef shape);
   try {                                                                                          \
     name = (expr);                                                                               \
   } catch (const c10::Error& error) {                                                            \
-    FAIL() << #expr << " threw a LibTorch error:\n  " << error.what_without_backtrace() \
-           << "\n  hint: " << (hint);                                                             \
+    FAIL() << ::workbook::test::libtorch_failure(#expr, error, hint);                            \
   }
 
 /// EXPECT_DTYPE(tensor, torch::kFloat32), EXPECT_SHAPE(tensor, {2, 3}), EXPECT_DEVICE(tensor, device)

@@ -1,7 +1,6 @@
 #include "build.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <regex>
@@ -110,6 +109,23 @@ bool is_tool_line(const std::string& line) {
          line.rfind("collect2: error: ld returned", 0) == 0;
 }
 
+bool is_error(const Diagnostic& d) { return d.severity == "error" || d.severity == "fatal error"; }
+
+/// For the error at position k that sits in a library header: the position of the line in a
+/// learner's file that led there. GCC prints "learner.cpp:12:5:   required from here" before the
+/// error, Clang "learner.cpp:12:5: note: in instantiation of ... requested here" after it.
+std::optional<std::size_t> learner_cause(const std::vector<Diagnostic>& diagnostics, std::size_t k,
+                                         const std::vector<fs::path>& learner_files) {
+  for (std::size_t j = k; j-- > 0;) {  // GCC: the chain before the error, back to the last error
+    if (is_error(diagnostics[j])) break;
+    if (is_learner_file(diagnostics[j].file, learner_files)) return j;
+  }
+  for (std::size_t j = k + 1; j < diagnostics.size() && !is_error(diagnostics[j]); ++j) {  // Clang
+    if (diagnostics[j].severity == "note" && is_learner_file(diagnostics[j].file, learner_files)) return j;
+  }
+  return std::nullopt;
+}
+
 std::string source_line(const std::string& file, int line) {
   std::ifstream in(file);
   std::string text;
@@ -149,28 +165,25 @@ std::string cmake_cache_value(const fs::path& build_dir, std::string_view name) 
 }
 
 ProcessResult configure(const fs::path& source_dir, const fs::path& build_dir,
-                        const std::vector<std::string>& extra_arguments) {
+                        const std::vector<std::string>& extra_arguments, bool show) {
   ProcessResult done;
   if (is_configured(build_dir)) {
     done.end = ProcessEnd::kExited;
     done.exit_code = 0;
     return done;
   }
-  std::error_code ignored;
-  fs::create_directories(build_dir.parent_path(), ignored);
   Command command;
-  command.argv = {"cmake", "--preset", "dev", "-B", build_dir.string()};
-  const char* cxx = std::getenv("CXX");
-  if ((cxx == nullptr || *cxx == '\0') && !find_program("clang++").empty()) {
-    command.argv.push_back("-DCMAKE_CXX_COMPILER=clang++");
-  }
+  command.argv = {"bash", (source_dir / "workbook").string(), "configure", fs::absolute(build_dir).string()};
   for (const auto& argument : extra_arguments) command.argv.push_back(argument);
   command.cwd = source_dir;
+  command.capture = !show;
   command.timeout = std::chrono::minutes(10);
-  ProcessResult result = run_process(command);
-  std::ofstream(fs::path(build_dir.string() + ".configure.log")) << result.output;
-  if (!result.ok()) fs::remove_all(build_dir, ignored);
-  return result;
+  return run_process(command);
+}
+
+void ensure_configured(const fs::path& source_dir, const fs::path& build_dir) {
+  const ProcessResult result = configure(source_dir, build_dir, {}, true);
+  if (!result.ok()) throw std::runtime_error("configuring " + build_dir.string() + " failed (" + result.describe() + ").");
 }
 
 ProcessResult build_targets(const fs::path& build_dir, const std::vector<std::string>& targets,
@@ -218,23 +231,6 @@ std::optional<std::pair<int, int>> build_progress(std::string_view line) {
   return std::make_pair(std::stoi(m[1].str()), std::stoi(m[2].str()));
 }
 
-std::vector<std::string> build_target_names(const fs::path& build_dir) {
-  Command command;
-  command.argv = {"cmake", "--build", build_dir.string(), "--target", "help"};
-  command.timeout = std::chrono::seconds(60);
-  const ProcessResult result = run_process(command);
-  std::vector<std::string> names;
-  for (const auto& line : split_lines(result.output)) {
-    // Ninja: "name: phony"; Makefiles: "... name".
-    if (line.rfind("... ", 0) == 0) {
-      names.push_back(line.substr(4));
-    } else if (const auto colon = line.find(": "); colon != std::string::npos && line.find(' ') > colon) {
-      names.push_back(line.substr(0, colon));
-    }
-  }
-  return names;
-}
-
 std::optional<CompilerError> first_error(std::string_view log, const std::vector<fs::path>& learner_files) {
   const std::vector<std::string> lines = split_lines(strip_ansi(log));
   std::vector<Diagnostic> diagnostics;
@@ -246,7 +242,6 @@ std::optional<CompilerError> first_error(std::string_view log, const std::vector
       linker_lines.push_back(i);
     }
   }
-  auto is_error = [](const Diagnostic& d) { return d.severity == "error" || d.severity == "fatal error"; };
   const int total = static_cast<int>(std::count_if(diagnostics.begin(), diagnostics.end(), is_error));
 
   // The context of the diagnostic at position k: the lines after it up to the next diagnostic.
@@ -279,23 +274,10 @@ std::optional<CompilerError> first_error(std::string_view log, const std::vector
       return error;
     }
   }
-  // 2. An error inside a library header that the learner's code led to: GCC prints
-  //    "learner.cpp:12:5:   required from here" before the error, Clang prints
-  //    "learner.cpp:12:5: note: in instantiation of ... requested here" after it.
+  // 2. An error inside a library header that the learner's code led to.
   for (std::size_t k = 0; k < diagnostics.size(); ++k) {
     if (!is_error(diagnostics[k])) continue;
-    std::optional<std::size_t> via;
-    for (std::size_t j = k; j-- > 0;) {  // GCC: the chain before the error, back to the last error
-      if (is_error(diagnostics[j])) break;
-      if (is_learner_file(diagnostics[j].file, learner_files)) {
-        via = j;
-        break;
-      }
-    }
-    for (std::size_t j = k + 1; !via && j < diagnostics.size() && !is_error(diagnostics[j]); ++j) {  // Clang
-      if (diagnostics[j].severity == "note" && is_learner_file(diagnostics[j].file, learner_files)) via = j;
-    }
-    if (via) {
+    if (const auto via = learner_cause(diagnostics, k, learner_files)) {
       CompilerError error = make(k);
       error.in_learner_file = true;
       error.via_file = diagnostics[*via].file;

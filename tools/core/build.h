@@ -22,12 +22,16 @@ bool is_configured(const std::filesystem::path& build_dir);
 /// empty when absent.
 std::string cmake_cache_value(const std::filesystem::path& build_dir, std::string_view name);
 
-/// Configures `build_dir` from `source_dir` with the `dev` preset, unless it is configured already:
-/// `cmake --preset dev -B build_dir [extra...]`, preferring clang++ when CXX is unset and clang++
-/// exists (its precompiled headers make a one-file rebuild ~3x faster). The log goes to
-/// `build_dir`.configure.log; on failure the half-made directory is removed.
+/// Configures `build_dir` unless it is configured already, through the launcher's one configure
+/// step, `source_dir`/workbook configure `build_dir` [extra...] (which picks the preset and the
+/// compiler, keeps the log and prints what CMake found). `show`: its output goes to the terminal;
+/// otherwise it is captured in the result.
 ProcessResult configure(const std::filesystem::path& source_dir, const std::filesystem::path& build_dir,
-                        const std::vector<std::string>& extra_arguments = {});
+                        const std::vector<std::string>& extra_arguments = {}, bool show = false);
+
+/// configure() for `build_dir` from `source_dir`, showing its output. Throws std::runtime_error
+/// when configuring fails (CMake's log is printed by then).
+void ensure_configured(const std::filesystem::path& source_dir, const std::filesystem::path& build_dir);
 
 /// How to build.
 struct BuildOptions {
@@ -47,9 +51,6 @@ ProcessResult build_targets(const std::filesystem::path& build_dir, const std::v
 /// Progress of a Ninja build from one of its lines ("[12/80] Building CXX object ..."):
 /// {done, total}, or nullopt for other lines.
 std::optional<std::pair<int, int>> build_progress(std::string_view line);
-
-/// Every target name the build directory offers (`cmake --build DIR --target help`).
-std::vector<std::string> build_target_names(const std::filesystem::path& build_dir);
 
 /// One compiler (or linker) error.
 struct CompilerError {

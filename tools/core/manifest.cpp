@@ -70,6 +70,64 @@ std::string get_string(const toml::table& table, std::string_view key, bool requ
                       " must be a string");
 }
 
+/// The entry's `sources`: a non-empty array of file names.
+std::vector<std::string> get_sources(const toml::table& table, const std::string& named, const std::string& source_name) {
+  std::vector<std::string> files;
+  if (const toml::node* sources = table.get("sources")) {
+    const toml::array* array = sources->as_array();
+    if (array == nullptr) {
+      throw ManifestError(where(source_name, sources->source()) + ": `sources` of " + named +
+                          " must be an array of file names, e.g. [\"tensors.cpp\"]");
+    }
+    for (const toml::node& item : *array) {
+      const auto* file = item.as_string();
+      if (file == nullptr) {
+        throw ManifestError(where(source_name, item.source()) + ": `sources` of " + named + " must hold strings");
+      }
+      files.push_back(file->get());
+    }
+  }
+  if (files.empty()) {
+    throw ManifestError(where(source_name, table.source()) + ": " + named +
+                        " has no `sources` (the files a learner edits, e.g. sources = [\"tensors.cpp\"])");
+  }
+  return files;
+}
+
+/// The entry's `timeout`, one test case's time limit, when it gives one.
+std::optional<std::chrono::seconds> get_timeout(const toml::table& table, const std::string& named,
+                                                const std::string& source_name) {
+  const toml::node* timeout = table.get("timeout");
+  if (timeout == nullptr) return std::nullopt;
+  const auto* seconds = timeout->as_integer();
+  if (seconds == nullptr || seconds->get() <= 0) {
+    throw ManifestError(where(source_name, timeout->source()) + ": `timeout` of " + named +
+                        " must be a whole number of seconds > 0 (one test case's time limit)");
+  }
+  return std::chrono::seconds(seconds->get());
+}
+
+/// The entry's [exercises.hints], in the order the manifest lists them (the functions' order).
+std::vector<FunctionHint> get_hints(const toml::table& table, const std::string& named, const std::string& source_name) {
+  std::vector<FunctionHint> result;
+  const toml::node* hints = table.get("hints");
+  if (hints == nullptr) return result;
+  const toml::table* hint_table = hints->as_table();
+  if (hint_table == nullptr) {
+    throw ManifestError(where(source_name, hints->source()) + ": `hints` of " + named +
+                        " must be a table: [exercises.hints] with function = \"hint\" lines");
+  }
+  for (const auto& [function, value] : in_source_order(*hint_table)) {
+    const auto* hint = value->as_string();
+    if (hint == nullptr) {
+      throw ManifestError(where(source_name, value->source()) + ": the hint for `" + function + "` in " + named +
+                          " must be a string");
+    }
+    result.push_back(FunctionHint{function, hint->get()});
+  }
+  return result;
+}
+
 }  // namespace
 
 std::string Exercise::number() const {
@@ -119,25 +177,9 @@ Manifest Manifest::parse(std::string_view text, const std::string& source_name) 
     }
     exercise.name = get_string(*table, "name", true, named, source_name);
     exercise.hint = get_string(*table, "hint", false, named, source_name);
+    exercise.program = get_string(*table, "program", false, named, source_name);
 
-    if (const toml::node* sources = table->get("sources")) {
-      const toml::array* array = sources->as_array();
-      if (array == nullptr) {
-        throw ManifestError(where(source_name, sources->source()) + ": `sources` of " + named +
-                            " must be an array of file names, e.g. [\"tensors.cpp\"]");
-      }
-      for (const toml::node& item : *array) {
-        const auto* file = item.as_string();
-        if (file == nullptr) {
-          throw ManifestError(where(source_name, item.source()) + ": `sources` of " + named + " must hold strings");
-        }
-        exercise.sources.push_back(file->get());
-      }
-    }
-    if (exercise.sources.empty()) {
-      throw ManifestError(where(source_name, table->source()) + ": " + named +
-                          " has no `sources` (the files a learner edits, e.g. sources = [\"tensors.cpp\"])");
-    }
+    exercise.sources = get_sources(*table, named, source_name);
 
     if (const toml::node* points = table->get("points")) {
       const auto* value = points->as_integer();
@@ -148,31 +190,8 @@ Manifest Manifest::parse(std::string_view text, const std::string& source_name) 
       exercise.points = static_cast<int>(value->get());
     }
 
-    if (const toml::node* timeout = table->get("timeout")) {
-      const auto* seconds = timeout->as_integer();
-      if (seconds == nullptr || seconds->get() <= 0) {
-        throw ManifestError(where(source_name, timeout->source()) + ": `timeout` of " + named +
-                            " must be a whole number of seconds > 0 (one test case's time limit)");
-      }
-      exercise.timeout = std::chrono::seconds(seconds->get());
-    }
-
-    if (const toml::node* hints = table->get("hints")) {
-      const toml::table* hint_table = hints->as_table();
-      if (hint_table == nullptr) {
-        throw ManifestError(where(source_name, hints->source()) + ": `hints` of " + named +
-                            " must be a table: [exercises.hints] with function = \"hint\" lines");
-      }
-      // The manifest lists the hints in the functions' order.
-      for (const auto& [function, value] : in_source_order(*hint_table)) {
-        const auto* hint = value->as_string();
-        if (hint == nullptr) {
-          throw ManifestError(where(source_name, value->source()) + ": the hint for `" + function + "` in " + named +
-                              " must be a string");
-        }
-        exercise.hints.push_back(FunctionHint{function, hint->get()});
-      }
-    }
+    exercise.timeout = get_timeout(*table, named, source_name);
+    exercise.hints = get_hints(*table, named, source_name);
     manifest.exercises_.push_back(std::move(exercise));
   }
   return manifest;

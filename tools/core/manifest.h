@@ -7,6 +7,7 @@
 ///     dir = "01_tensors"
 ///     name = "Tensor basics"
 ///     sources = ["tensors.cpp"]
+///     program = "program.cpp"          # optional
 ///     points = 10
 ///     hint = """One paragraph for the whole exercise."""
 ///     timeout = 60       # optional: seconds one test case may run (default kDefaultTestTimeout)
@@ -47,6 +48,7 @@ struct Exercise {
   std::string dir;                   ///< folder under exercises/ and solutions/: "01_tensors"
   std::string name;                  ///< "Tensor basics"
   std::vector<std::string> sources;  ///< the files a learner edits, relative to the folder
+  std::string program;               ///< its program's source in the folder ("program.cpp"), or empty
   int points = 0;                    ///< maximum points when graded
   std::string hint;                  ///< the hint for the whole exercise
   std::vector<FunctionHint> hints;   ///< per-function hints, in the order the manifest lists them

@@ -1,8 +1,8 @@
 #pragma once
 /// \file
 /// The workbook the runner works on: where its folders are, which exercises it has (the
-/// manifest, in order, and the ones CMake registered), where each exercise's files, test program
-/// and program are, and the untouched ("pristine") stubs to reset from.
+/// manifest, in order: the build registers exactly those), where each exercise's files, test
+/// program and program are, and the untouched ("pristine") stubs to reset from.
 
 #include "manifest.h"
 
@@ -37,14 +37,7 @@ class Workbook {
   /// The manifest, loaded on first use. Throws ManifestError.
   const Manifest& manifest() const;
 
-  /// The exercises CMake registered, in order (build/workbook_exercises.txt); empty when the
-  /// build directory is not configured.
-  std::vector<std::string> registered() const { return registered_in(build_); }
-  /// The same for any build directory (verify may build the pristine stubs elsewhere).
-  static std::vector<std::string> registered_in(const std::filesystem::path& build);
-
-  /// The exercises to work on: the manifest's, in its order, that CMake registered (all of the
-  /// manifest's when the build is not configured yet).
+  /// The exercises, in the manifest's order.
   std::vector<const Exercise*> exercises() const;
 
   /// The exercise `query` names ("1", "01", "01_tensors", "tensors"). Throws UsageError listing

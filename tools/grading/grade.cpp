@@ -4,6 +4,7 @@
 #include "grade_report.h"
 #include "grade_rules.h"
 #include "graded_case.h"
+#include "include_check.h"
 #include "gtest_results.h"
 #include "progress.h"
 #include "report.h"
@@ -19,6 +20,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -158,14 +160,14 @@ ProcessResult build(const fs::path& build_dir, const std::vector<std::string>& t
 }
 
 /// Configures the slot's build (once) and brings its cache in line with this run's settings.
-void configure_slot(const Workbook& wb, const Slot& slot, const fs::path& extra_tests, const fs::path& server) {
+void configure_slot(const Workbook& wb, const Slot& slot, const fs::path& extra_tests, bool server) {
   const std::string exercises_dir = (slot.staging / "exercises").string();
   const std::string extra = extra_tests.empty() ? "" : extra_tests.string();
   // Tests are listed by the grader, not at build time: a learner's program that dies on start-up
   // is then reported as crashed tests, not as a build failure (and no build runs it).
   const std::vector<std::string> settings = {"-DWORKBOOK_EXERCISES_DIR=" + exercises_dir,
                                              "-DWORKBOOK_EXTRA_TESTS_DIR=" + extra,
-                                             "-DWORKBOOK_GRADING_SERVER=" + server.string(),
+                                             std::string("-DWORKBOOK_GRADING_SERVER=") + (server ? "ON" : "OFF"),
                                              "-DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST"};
   if (!is_configured(slot.build)) {
     const ProcessResult result = configure(wb.root(), slot.build, settings);
@@ -177,7 +179,7 @@ void configure_slot(const Workbook& wb, const Slot& slot, const fs::path& extra_
   }
   if (cmake_cache_value(slot.build, "WORKBOOK_EXERCISES_DIR") == exercises_dir &&
       cmake_cache_value(slot.build, "WORKBOOK_EXTRA_TESTS_DIR") == extra &&
-      cmake_cache_value(slot.build, "WORKBOOK_GRADING_SERVER") == server.string() &&
+      cmake_cache_value(slot.build, "WORKBOOK_GRADING_SERVER") == (server ? "ON" : "OFF") &&
       cmake_cache_value(slot.build, "CMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE") == "PRE_TEST") {
     return;
   }
@@ -213,7 +215,7 @@ void remove_outputs(const Slot& slot, const Exercise& exercise) {
 /// tests (<NN>_test_object); in slot 0 also the reference's test programs, which list the tests.
 /// A second run finds all of it up to date.
 void prepare_slot(const Workbook& wb, const Slot& slot, const std::map<std::string, std::string>& stubs,
-                  const fs::path& extra_tests, const fs::path& server, int jobs) {
+                  const fs::path& extra_tests, bool server, int jobs) {
   fs::create_directories(slot.staging / "exercises");
   fs::create_directories(slot.scratch);
   for (const auto& [path, text] : stubs) {
@@ -221,9 +223,9 @@ void prepare_slot(const Workbook& wb, const Slot& slot, const std::map<std::stri
   }
   configure_slot(wb, slot, extra_tests, server);
   std::vector<std::string> targets;
-  for (const auto& name : Workbook(wb.root(), slot.build).registered()) {
-    targets.push_back(name + "_test_object");
-    if (slot.index == 0) targets.push_back(name + "_solution_test");
+  for (const auto* exercise : wb.exercises()) {
+    targets.push_back(exercise->dir + "_test_object");
+    if (slot.index == 0) targets.push_back(exercise->dir + "_solution_test");
   }
   if (!targets.empty()) build(slot.build, targets, jobs, 3600);  // failures are looked at when listing
 }
@@ -252,35 +254,29 @@ std::vector<std::string> list_cases(const Workbook& wb, const Slot& slot, const 
   return names;
 }
 
-/// Grades one exercise of a staged submission: build, then every test case in its own process.
-GradedExercise run_exercise(Context& context, const Slot& slot, const Unit& unit) {
-  const Workbook& wb = *context.workbook;
+/// The result of an exercise whose test program did not build.
+GradedExercise compile_error(const Context& context, const Slot& slot, const Unit& unit, const ProcessResult& built) {
   const Exercise& exercise = *unit.exercise;
-  GradedExercise result;
-  const auto start = Clock::now();
   std::vector<fs::path> staged;
   for (const auto& source : exercise.sources) staged.push_back(slot.staging / "exercises" / exercise.dir / source);
-
-  remove_outputs(slot, exercise);
-  const ProcessResult built = build(slot.build, {exercise.dir + "_test"}, context.build_jobs, context.compile_timeout_seconds);
-  const fs::path program = test_executable(slot, exercise);
-  if (built.end == ProcessEnd::kInterrupted) throw std::runtime_error("interrupted");
-  if (!built.ok() || !fs::exists(program)) {
-    result.status = ExerciseStatus::kCompileError;
-    if (built.end == ProcessEnd::kTimedOut) {
-      result.message = "the build did not finish within " + std::to_string(context.compile_timeout_seconds) + " s";
-    } else if (const auto error = first_error(built.output, staged)) {
-      result.message = format_error(*error, slot.staging);
-      if (error->total_errors > 1) result.message += "(and " + plural(error->total_errors - 1, "more error") + ")\n";
-    } else {
-      result.message = "the build failed:\n" + relative_paths(output_tail(built.output, 20), slot.staging);
-    }
-    result.message = relative_paths(relative_paths(result.message, slot.staging), wb.root());
-    result.tests = cases_not_built(unit, "the exercise does not compile");
-    result.seconds = seconds_since(start);
-    return result;
+  GradedExercise result;
+  result.status = ExerciseStatus::kCompileError;
+  if (built.end == ProcessEnd::kTimedOut) {
+    result.message = "the build did not finish within " + std::to_string(context.compile_timeout_seconds) + " s";
+  } else if (const auto error = first_error(built.output, staged)) {
+    result.message = format_error(*error, slot.staging);
+    if (error->total_errors > 1) result.message += "(and " + plural(error->total_errors - 1, "more error") + ")\n";
+  } else {
+    result.message = "the build failed:\n" + relative_paths(output_tail(built.output, 20), slot.staging);
   }
+  result.message = relative_paths(relative_paths(result.message, slot.staging), context.workbook->root());
+  result.tests = cases_not_built(unit, "the exercise does not compile");
+  return result;
+}
 
+/// Runs every case of `unit` with `program`, each in its own process, `context.test_threads` at a
+/// time (each thread with its own fork server). Throws runtime_error("interrupted").
+std::vector<CaseRun> run_cases(const Context& context, const Slot& slot, const Unit& unit, const fs::path& program) {
   CaseOptions options;
   options.timeout = std::chrono::seconds(unit.timeout_seconds);
   options.scratch_dir = slot.scratch / "reports";
@@ -288,7 +284,7 @@ GradedExercise run_exercise(Context& context, const Slot& slot, const Unit& unit
   options.env = context.test_env;
   options.env.emplace_back("TMPDIR", (slot.scratch / "tmp").string());
   options.env.emplace_back("TEST_TMPDIR", (slot.scratch / "tmp").string());
-  options.roots = {slot.staging, wb.root()};
+  options.roots = {slot.staging, context.workbook->root()};
   fs::create_directories(slot.scratch / "cwd");
   fs::create_directories(slot.scratch / "tmp");
 
@@ -311,7 +307,25 @@ GradedExercise run_exercise(Context& context, const Slot& slot, const Unit& unit
   worker();
   for (auto& thread : pool) thread.join();
   if (interrupted || interrupt_requested()) throw std::runtime_error("interrupted");
+  return runs;
+}
 
+/// Grades one exercise of a staged submission: build, then every test case in its own process.
+GradedExercise run_exercise(Context& context, const Slot& slot, const Unit& unit) {
+  const Exercise& exercise = *unit.exercise;
+  const auto start = Clock::now();
+  remove_outputs(slot, exercise);
+  const ProcessResult built = build(slot.build, {exercise.dir + "_test"}, context.build_jobs, context.compile_timeout_seconds);
+  const fs::path program = test_executable(slot, exercise);
+  if (built.end == ProcessEnd::kInterrupted) throw std::runtime_error("interrupted");
+  if (!built.ok() || !fs::exists(program)) {
+    GradedExercise result = compile_error(context, slot, unit, built);
+    result.seconds = seconds_since(start);
+    return result;
+  }
+  const std::vector<CaseRun> runs = run_cases(context, slot, unit, program);
+
+  GradedExercise result;
   int passed = 0;
   for (std::size_t i = 0; i < unit.cases.size(); ++i) {
     GradedCase test = case_of(unit.cases[i]);
@@ -329,6 +343,111 @@ GradedExercise run_exercise(Context& context, const Slot& slot, const Unit& unit
                   : passed > 0                                   ? ExerciseStatus::kPartial
                                                                  : ExerciseStatus::kFailed;
   result.seconds = seconds_since(start);
+  return result;
+}
+
+/// The submitted sources of `exercise`: the cache key of their content (dir, names and bytes), or
+/// the lines saying which are missing or refused.
+std::string sources_key(const Exercise& exercise, const Submission& submission, std::vector<std::string>& missing) {
+  std::string key = exercise.dir;
+  for (const auto& source : exercise.sources) {
+    const std::string path = source_path(exercise, source);
+    if (const auto found = submission.files.find(path); found != submission.files.end()) {
+      key += '\0' + source + '\0' + found->second;
+    } else {
+      const auto refused = submission.refused.find(path);
+      missing.push_back(path + (refused != submission.refused.end() ? " " + refused->second : " is missing"));
+    }
+  }
+  return key;
+}
+
+/// The first submitted source of `exercise` with an #include the grader refuses, as "path: why".
+std::string unsafe_source(const Exercise& exercise, const Submission& submission) {
+  for (const auto& source : exercise.sources) {
+    const std::string path = source_path(exercise, source);
+    const std::string found = unsafe_include(submission.files.at(path));
+    if (!found.empty()) return path + ": " + found;
+  }
+  return {};
+}
+
+/// With reuse on: the result graded earlier for `key` (waiting while another slot grades it), or
+/// nullopt after claiming `key` for this slot (`owner`), which must then publish() or abandon() it.
+std::optional<GradedExercise> reused_result(Context& context, const std::string& key, bool& owner) {
+  owner = false;
+  if (!context.reuse) return std::nullopt;
+  std::unique_lock<std::mutex> lock(context.cache_mutex);
+  while (true) {
+    const auto [entry, inserted] = context.cache.try_emplace(key);
+    if (inserted) {
+      owner = true;
+      return std::nullopt;
+    }
+    if (entry->second.ready) {
+      ++context.reused;
+      return entry->second.result;
+    }
+    context.cache_changed.wait(lock);
+  }
+}
+
+void publish(Context& context, const std::string& key, const GradedExercise& result) {
+  std::lock_guard<std::mutex> lock(context.cache_mutex);
+  context.cache[key] = Context::CacheEntry{true, result};
+  context.cache_changed.notify_all();
+}
+
+void abandon(Context& context, const std::string& key) {
+  std::lock_guard<std::mutex> lock(context.cache_mutex);
+  context.cache.erase(key);
+  context.cache_changed.notify_all();
+}
+
+/// Grades one exercise of `submission` in `slot`: not submitted, refused, reused, or built and run.
+GradedExercise grade_exercise(Context& context, const Slot& slot, const Unit& unit, const Submission& submission) {
+  const Exercise& exercise = *unit.exercise;
+  GradedExercise result;
+  std::vector<std::string> missing;
+  const std::string key = sources_key(exercise, submission, missing);
+  bool owner = false;
+  if (!missing.empty()) {
+    result.status = ExerciseStatus::kNotSubmitted;
+    for (const auto& line : missing) result.message += (result.message.empty() ? "" : "\n") + line;
+    result.message += ": the exercise is not graded (0 points).";
+    result.tests = cases_not_built(unit, "not submitted");
+    // Keep the staging folder complete (CMake may re-run): the stub stands in for what is missing.
+    for (const auto& source : exercise.sources) {
+      const std::string path = source_path(exercise, source);
+      if (!submission.files.count(path)) write_source(slot.staging / path, context.stubs.at(path));
+    }
+  } else if (const std::string unsafe = unsafe_source(exercise, submission); !unsafe.empty()) {
+    result.status = ExerciseStatus::kCompileError;
+    result.message = unsafe + "\nThe grader compiles only what the exercise's own folder and the workbook's "
+                              "headers provide: #include paths may not be absolute or contain \"..\".\n";
+    result.tests = cases_not_built(unit, "the exercise does not compile");
+  } else if (auto reused = reused_result(context, key, owner)) {
+    result = std::move(*reused);
+  } else {
+    try {
+      for (const auto& source : exercise.sources) {
+        const std::string path = source_path(exercise, source);
+        write_source(slot.staging / path, submission.files.at(path));
+      }
+      result = run_exercise(context, slot, unit);
+    } catch (...) {
+      if (owner) abandon(context, key);
+      throw;
+    }
+  }
+  result.id = exercise.dir;
+  result.name = exercise.name;
+  result.max_score = exercise.points;
+  result.timeout_seconds = unit.timeout_seconds;
+  double score = 0;
+  for (const auto& test : result.tests) score += test.points;
+  result.score = result.status == ExerciseStatus::kPassed ? result.max_score : round_points(score);
+  if (owner) publish(context, key, result);
   return result;
 }
 
@@ -360,92 +479,7 @@ GradedSubmission grade_submission(Context& context, const Slot& slot, const std:
   fs::remove_all(slot.scratch / "tmp", ignored);
 
   for (const auto& unit : context.units) {
-    const Exercise& exercise = *unit.exercise;
-    GradedExercise result;
-    std::vector<std::string> missing;
-    std::string key = exercise.dir;
-    for (const auto& source : exercise.sources) {
-      const std::string path = source_path(exercise, source);
-      if (const auto found = submission.files.find(path); found != submission.files.end()) {
-        key += '\0' + source + '\0' + found->second;
-      } else {
-        const auto refused = submission.refused.find(path);
-        missing.push_back(path + (refused != submission.refused.end() ? " " + refused->second : " is missing"));
-      }
-    }
-    bool cached = false, owner = false;
-    if (!missing.empty()) {
-      result.status = ExerciseStatus::kNotSubmitted;
-      for (const auto& line : missing) result.message += (result.message.empty() ? "" : "\n") + line;
-      result.message += ": the exercise is not graded (0 points).";
-      result.tests = cases_not_built(unit, "not submitted");
-    } else {
-      std::string unsafe;
-      for (const auto& source : exercise.sources) {
-        const std::string path = source_path(exercise, source);
-        const std::string found = unsafe_include(submission.files.at(path));
-        if (!found.empty() && unsafe.empty()) unsafe = path + ": " + found;
-      }
-      if (!unsafe.empty()) {
-        result.status = ExerciseStatus::kCompileError;
-        result.message = unsafe + "\nThe grader compiles only what the exercise's own folder and the workbook's "
-                                  "headers provide: #include paths may not be absolute or contain \"..\".\n";
-        result.tests = cases_not_built(unit, "the exercise does not compile");
-      } else {
-        if (context.reuse) {
-          std::unique_lock<std::mutex> lock(context.cache_mutex);
-          while (true) {
-            const auto [entry, inserted] = context.cache.try_emplace(key);
-            if (inserted) {
-              owner = true;
-              break;
-            }
-            if (entry->second.ready) {
-              result = entry->second.result;
-              cached = true;
-              ++context.reused;
-              break;
-            }
-            context.cache_changed.wait(lock);
-          }
-        }
-        if (!cached) {
-          try {
-            for (const auto& source : exercise.sources) {
-              const std::string path = source_path(exercise, source);
-              write_source(slot.staging / path, submission.files.at(path));
-            }
-            result = run_exercise(context, slot, unit);
-          } catch (...) {
-            if (owner) {
-              std::lock_guard<std::mutex> lock(context.cache_mutex);
-              context.cache.erase(key);
-              context.cache_changed.notify_all();
-            }
-            throw;
-          }
-        }
-      }
-    }
-    if (!missing.empty()) {
-      // Keep the staging folder complete (CMake may re-run): the stub stands in for what is missing.
-      for (const auto& source : exercise.sources) {
-        const std::string path = source_path(exercise, source);
-        if (!submission.files.count(path)) write_source(slot.staging / path, context.stubs.at(path));
-      }
-    }
-    result.id = exercise.dir;
-    result.name = exercise.name;
-    result.max_score = exercise.points;
-    result.timeout_seconds = unit.timeout_seconds;
-    double score = 0;
-    for (const auto& test : result.tests) score += test.points;
-    result.score = result.status == ExerciseStatus::kPassed ? result.max_score : round_points(score);
-    if (owner) {
-      std::lock_guard<std::mutex> lock(context.cache_mutex);
-      context.cache[key] = Context::CacheEntry{true, result};
-      context.cache_changed.notify_all();
-    }
+    GradedExercise result = grade_exercise(context, slot, unit, submission);
     graded.score += result.score;
     graded.exercises.push_back(std::move(result));
   }
@@ -458,6 +492,255 @@ fs::path default_work_dir(const Workbook& wb) {
   const fs::path build = wb.build();
   if (build.filename() == "dev" || build.parent_path().filename() == "build") return build.parent_path() / "grade";
   return fs::path(build.string() + "-grade");
+}
+
+/// Why grading cannot start: cmd_grade prints "error: " and what() and returns 2.
+class SetupError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The submissions of one run: all of them, sorted, with names unique across the whole list (the
+/// same on every shard), and the indices this shard grades.
+struct ClassList {
+  std::vector<std::string> origins;
+  std::vector<std::string> names;
+  std::vector<std::size_t> selected;
+};
+
+ClassList class_list(const std::vector<std::string>& submissions, std::pair<int, int> shard) {
+  ClassList list;
+  list.origins = submissions;
+  std::sort(list.origins.begin(), list.origins.end());
+  list.origins.erase(std::unique(list.origins.begin(), list.origins.end()), list.origins.end());
+  for (const auto& origin : list.origins) {
+    std::string name = submission_name(origin);
+    if (name == "grades.csv") name += "-submission";
+    list.names.push_back(name);
+  }
+  list.names = unique_names(list.names);
+  list.selected = shard_indices(list.origins.size(), shard.first, shard.second);
+  return list;
+}
+
+std::vector<Slot> make_slots(const fs::path& work_dir, int count) {
+  std::vector<Slot> slots;
+  for (int k = 0; k < count; ++k) {
+    Slot slot;
+    slot.index = k;
+    slot.dir = work_dir / ("slot-" + std::to_string(k));
+    slot.staging = slot.dir / "staging";
+    slot.build = slot.dir / "build";
+    slot.scratch = slot.dir / "scratch";
+    slots.push_back(slot);
+  }
+  return slots;
+}
+
+/// prepare_slot() for every slot at once, sharing the cores. Throws SetupError.
+void prepare_slots(const Workbook& wb, const std::vector<Slot>& slots, const std::map<std::string, std::string>& stubs,
+                   const fs::path& extra_tests, bool server) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const int per_slot = std::max(1, static_cast<int>(cores) / static_cast<int>(slots.size()));
+  std::vector<std::string> errors(slots.size());
+  std::vector<std::thread> threads;
+  for (std::size_t k = 0; k < slots.size(); ++k) {
+    threads.emplace_back([&, k] {
+      try {
+        prepare_slot(wb, slots[k], stubs, extra_tests, server, per_slot);
+      } catch (const std::exception& error) {
+        errors[k] = error.what();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& error : errors) {
+    if (!error.empty()) throw SetupError(error);
+  }
+}
+
+/// What to grade of `exercise`: its test cases (listed from slot 0), their weights and points,
+/// and its time limit. Throws SetupError.
+Unit make_unit(const Workbook& wb, const Slot& first, const Exercise& exercise, const ExerciseRules& exercise_rules,
+               const GradeOptions& options, const std::vector<std::pair<std::string, std::string>>& env) {
+  Unit unit;
+  unit.exercise = &exercise;
+  unit.timeout_seconds = options.timeout_seconds.value_or(static_cast<int>(exercise.test_timeout().count()));
+  std::vector<std::string> cases;
+  try {
+    cases = list_cases(wb, first, exercise, env);
+  } catch (const std::exception& error) {
+    throw SetupError("cannot list the tests of " + exercise.dir + ": " + error.what());
+  }
+  if (cases.empty()) throw SetupError(exercise.dir + " has no test cases to grade");
+  std::vector<double> weights;
+  std::set<int> used;
+  for (const auto& name : cases) {
+    int matched = -1;
+    weights.push_back(test_weight(exercise_rules, name, &matched));
+    used.insert(matched);
+  }
+  for (std::size_t i = 0; i < exercise_rules.weights.size(); ++i) {
+    if (!used.count(static_cast<int>(i))) {
+      std::cout << yellow("warning:") << " the weight pattern \"" << exercise_rules.weights[i].first << "\" of "
+                << exercise.dir << " matches no test\n";
+    }
+  }
+  const std::vector<double> points = allocate_points(exercise.points, weights);
+  double total_weight = 0;
+  for (double w : weights) total_weight += w;
+  if (total_weight <= 0 && exercise.points > 0) {
+    throw SetupError("every test of " + exercise.dir + " has weight 0, so its " + std::to_string(exercise.points) +
+                     " points cannot be earned (exercises/info.toml)");
+  }
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    unit.cases.push_back(ListedCase{cases[i], display_of(cases[i]), weights[i], points[i]});
+  }
+  return unit;
+}
+
+/// How grading the class went.
+struct ClassOutcome {
+  std::vector<GradedSubmission> results;  ///< one per selected submission, in order
+  std::string failure;                    ///< why grading stopped early, or empty
+  int done = 0;                           ///< submissions graded
+};
+
+/// Grades the selected submissions, one per slot at a time, writing each one's reports and
+/// printing a line for it as it is done.
+ClassOutcome grade_class(Context& context, const std::vector<Slot>& slots, const ClassList& list, const fs::path& report_dir) {
+  ClassOutcome outcome;
+  outcome.results.resize(list.selected.size());
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::mutex output_mutex;
+  auto worker = [&](const Slot& slot) {
+    while (!stop) {
+      const std::size_t i = next++;
+      if (i >= list.selected.size()) return;
+      const std::size_t index = list.selected[i];
+      GradedSubmission& r = outcome.results[i];
+      try {
+        r = grade_submission(context, slot, list.origins[index], list.names[index]);
+        write_submission_reports(r, report_dir / r.name);
+      } catch (const std::exception& error) {
+        std::lock_guard<std::mutex> lock(output_mutex);
+        if (outcome.failure.empty()) outcome.failure = error.what();
+        stop = true;
+        return;
+      }
+      std::lock_guard<std::mutex> lock(output_mutex);
+      std::cout << "  [" << ++outcome.done << "/" << list.selected.size() << "] " << r.name << ": ";
+      if (r.graded) {
+        std::cout << format_points(r.score) << " / " << format_points(r.max_score);
+      } else {
+        std::cout << red("not graded") << " (" << r.problem << ")";
+      }
+      std::cout << dim("  " + format_duration(r.seconds)) << std::endl;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (const auto& slot : slots) threads.emplace_back(worker, std::cref(slot));
+  for (auto& thread : threads) thread.join();
+  return outcome;
+}
+
+/// Writes grades.csv and prints the class's table and totals. Returns cmd_grade's status.
+int finish_class(const Context& context, const std::vector<GradedSubmission>& results,
+                 const std::vector<ExerciseColumn>& columns, const fs::path& report_dir, double grading_seconds,
+                 double total_seconds) {
+  {
+    std::ofstream csv(report_dir / "grades.csv", std::ios::binary | std::ios::trunc);
+    csv << grades_csv(results, columns);
+  }
+  std::cout << "\n" << summary_table(results, columns) << "\n";
+  const auto ungraded = std::count_if(results.begin(), results.end(), [](const GradedSubmission& r) { return !r.graded; });
+  std::cout << "Graded " << plural(static_cast<long long>(results.size() - ungraded), "submission") << " in "
+            << format_duration(grading_seconds) << " (" << format_duration(total_seconds) << " with the preparation)";
+  if (context.reused > 0) {
+    std::cout << "; " << plural(context.reused, "exercise") << " had sources identical to one graded before and reused its result";
+  }
+  std::cout << ".\nReports: " << (report_dir / "<submission>").string() << "/{report.md,report.json,junit.xml}, "
+            << (report_dir / "grades.csv").string() << "\n";
+  if (ungraded > 0) {
+    std::cout << red(plural(static_cast<long long>(ungraded), "submission") + " could not be graded") << " (see above).\n";
+    return 1;
+  }
+  return 0;
+}
+
+/// cmd_grade's work; throws SetupError when grading cannot start.
+int grade(const Workbook& wb, const GradeOptions& options) {
+  const auto started = Clock::now();
+  if (options.submissions.empty()) throw UsageError("grade: name at least one submission (a folder, .zip or .tar.gz)");
+  if (options.report_dir.empty()) throw UsageError("grade: --report-dir DIR is required");
+  if (options.timeout_seconds && *options.timeout_seconds <= 0) throw UsageError("--timeout wants seconds > 0");
+  fs::path extra_tests;
+  if (!options.extra_tests.empty()) {
+    extra_tests = fs::absolute(options.extra_tests).lexically_normal();
+    if (!fs::is_directory(extra_tests)) throw UsageError("--extra-tests: " + extra_tests.string() + " is not a folder");
+  }
+  const std::pair<int, int> shard = options.shard.empty() ? std::make_pair(1, 1) : parse_shard(options.shard);
+  const GradingRules rules = GradingRules::load(wb.manifest_file());
+  const ClassList list = class_list(options.submissions, shard);
+  if (list.selected.empty()) {
+    std::cout << "Shard " << shard.first << "/" << shard.second << " has no submissions (there are "
+              << list.origins.size() << ").\n";
+  }
+
+  const int jobs = std::max(1, options.jobs);
+  const int slot_count = std::max(1, std::min<int>(jobs, static_cast<int>(list.selected.size())));
+  const fs::path work_dir = fs::absolute(options.work_dir.empty() ? default_work_dir(wb) : options.work_dir).lexically_normal();
+  const fs::path report_dir = fs::absolute(options.report_dir).lexically_normal();
+  fs::create_directories(report_dir);
+  std::cout << bold("==>") << " Grading " << plural(static_cast<long long>(list.selected.size()), "submission");
+  if (shard.second > 1) std::cout << " (shard " << shard.first << "/" << shard.second << " of " << list.origins.size() << ")";
+  std::cout << " against " << wb.root().string() << ", " << plural(jobs, "job") << " at a time\n";
+  std::cout << "    reports: " << report_dir.string() << "\n    builds:  " << work_dir.string() << "\n";
+
+  // The slots: configured once, warmed up with the stubs (the first time takes minutes).
+  const std::vector<Slot> slots = make_slots(work_dir, slot_count);
+  std::cout << bold("==>") << " Preparing " << plural(slot_count, "build slot")
+            << " (reused across runs; the first run compiles the tests and libraries once per slot)" << std::endl;
+  const auto prepare_start = Clock::now();
+  // The fork server comes with the workbook being graded; linked in whether or not this run uses
+  // it, so that --no-fork-server does not rebuild.
+  const bool server = fs::exists(wb.root() / "tools" / "grading" / "grading_server.cpp");
+  Context context;
+  context.workbook = &wb;
+  context.stubs = instructor_stubs(wb);
+  prepare_slots(wb, slots, context.stubs, extra_tests, server);
+  if (interrupt_requested()) return 130;
+
+  context.reuse = options.reuse;
+  context.fork_server = options.fork_server && server;
+  context.compile_timeout_seconds = options.compile_timeout_seconds;
+  context.test_env = {{"WORKBOOK_DEVICE", "cpu"}, {"CUDA_VISIBLE_DEVICES", ""}, {"WORKBOOK_THREADS", "1"},
+                      {"OMP_NUM_THREADS", "1"}, {"OPENBLAS_NUM_THREADS", "1"}, {"NO_COLOR", "1"}};
+  context.test_threads = std::max(1, jobs / slot_count);
+  context.build_jobs = std::max(1, jobs / slot_count);
+  // What to grade: the manifest's exercises (the build registers exactly those), with their test cases.
+  std::vector<ExerciseColumn> columns;
+  std::size_t case_count = 0;
+  for (const auto& exercise : wb.manifest().exercises()) {
+    context.units.push_back(make_unit(wb, slots.front(), exercise, rules.for_exercise(exercise.dir), options, context.test_env));
+    columns.push_back(ExerciseColumn{exercise.dir, static_cast<double>(exercise.points)});
+    case_count += context.units.back().cases.size();
+  }
+  std::cout << "    ready in " << format_duration(seconds_since(prepare_start)) << ": "
+            << plural(static_cast<long long>(context.units.size()), "exercise") << ", "
+            << plural(static_cast<long long>(case_count), "test case") << (extra_tests.empty() ? "" : " (with hidden tests)")
+            << std::endl;
+
+  const auto grading_start = Clock::now();
+  const ClassOutcome outcome = grade_class(context, slots, list, report_dir);
+  if (interrupt_requested() || outcome.failure == "interrupted") {
+    std::cerr << "\ninterrupted: " << outcome.done << " of " << list.selected.size()
+              << " submissions graded (their reports are in " << report_dir.string() << "); grades.csv was not written.\n";
+    return 130;
+  }
+  if (!outcome.failure.empty()) throw SetupError("grading stopped: " + outcome.failure);
+  return finish_class(context, outcome.results, columns, report_dir, seconds_since(grading_start), seconds_since(started));
 }
 
 }  // namespace
@@ -483,128 +766,6 @@ std::vector<std::size_t> shard_indices(std::size_t count, int index, int total) 
     indices.push_back(i);
   }
   return indices;
-}
-
-std::string unsafe_include(std::string_view source) {
-  // Strip comments (keeping line breaks and string literals), join continued lines.
-  std::string code;
-  code.reserve(source.size());
-  std::size_t pending_lines = 0;
-  bool in_number = false;
-  std::string identifier;
-  for (std::size_t i = 0; i < source.size();) {
-    const char c = source[i];
-    if (c == '\\' && i + 1 < source.size() && (source[i + 1] == '\n' || source[i + 1] == '\r')) {
-      i += source[i + 1] == '\r' && i + 2 < source.size() && source[i + 2] == '\n' ? 3 : 2;
-      ++pending_lines;
-      continue;
-    }
-    if (c == '\n') {
-      code += '\n';
-      code.append(pending_lines, '\n');
-      pending_lines = 0;
-      ++i;
-      in_number = false;
-      identifier.clear();
-      continue;
-    }
-    if (c == '/' && i + 1 < source.size() && source[i + 1] == '/') {
-      while (i < source.size() && source[i] != '\n') {
-        // A continued line comment goes on to the next line.
-        if (source[i] == '\\' && i + 1 < source.size() && source[i + 1] == '\n') {
-          ++pending_lines;
-          ++i;
-        }
-        ++i;
-      }
-      code += ' ';
-      continue;
-    }
-    if (c == '/' && i + 1 < source.size() && source[i + 1] == '*') {
-      const auto end = source.find("*/", i + 2);
-      const std::size_t stop = end == std::string_view::npos ? source.size() : end + 2;
-      code += ' ';
-      for (std::size_t k = i; k < stop; ++k) pending_lines += source[k] == '\n';
-      i = stop;
-      continue;
-    }
-    if (c == '\'' && in_number) {  // a digit separator: 1'000'000
-      code += c;
-      ++i;
-      continue;
-    }
-    if (c == '"' && (identifier == "R" || identifier == "u8R" || identifier == "uR" || identifier == "UR" ||
-                     identifier == "LR")) {
-      const auto open = source.find('(', i + 1);
-      if (open == std::string_view::npos) return "an unterminated raw string literal";
-      const std::string close = ")" + std::string(source.substr(i + 1, open - i - 1)) + "\"";
-      const auto end = source.find(close, open + 1);
-      const std::size_t stop = end == std::string_view::npos ? source.size() : end + close.size();
-      for (std::size_t k = i; k < stop; ++k) {
-        if (source[k] == '\n') {
-          code += '\n';
-        } else {
-          code += 'x';
-        }
-      }
-      i = stop;
-      identifier.clear();
-      continue;
-    }
-    if (c == '"' || c == '\'') {
-      code += c;
-      ++i;
-      while (i < source.size() && source[i] != c && source[i] != '\n') {
-        if (source[i] == '\\' && i + 1 < source.size()) {
-          code += source[i];
-          ++i;
-        }
-        code += source[i];
-        ++i;
-      }
-      if (i < source.size() && source[i] == c) {
-        code += c;
-        ++i;
-      }
-      identifier.clear();
-      in_number = false;
-      continue;
-    }
-    const bool word = std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-    if (word) {
-      if (identifier.empty() && !in_number && std::isdigit(static_cast<unsigned char>(c))) in_number = true;
-      if (!in_number) identifier += c;
-    } else if (c != '.') {
-      in_number = false;
-      identifier.clear();
-    } else {
-      identifier.clear();
-    }
-    code += c;
-    ++i;
-  }
-
-  static const std::regex directive(R"(^\s*(?:#|%:)\s*(include_next|include|import)\b\s*(.*)$)");
-  std::istringstream lines(code);
-  std::string line;
-  for (int number = 1; std::getline(lines, line); ++number) {
-    std::smatch m;
-    if (!std::regex_match(line, m, directive)) continue;
-    const std::string rest = m[2];
-    const std::string shown = "line " + std::to_string(number) + ": #" + m[1].str() + " " + rest;
-    if (rest.empty() || (rest.front() != '"' && rest.front() != '<')) return shown + " (a file named through a macro)";
-    const char close = rest.front() == '"' ? '"' : '>';
-    const auto end = rest.find(close, 1);
-    if (end == std::string::npos) return shown + " (not closed)";
-    std::string path = rest.substr(1, end - 1);
-    std::replace(path.begin(), path.end(), '\\', '/');
-    if (path.empty() || path.front() == '/' || (path.size() >= 2 && path[1] == ':')) return shown + " (an absolute path)";
-    std::istringstream parts(path);
-    for (std::string part; std::getline(parts, part, '/');) {
-      if (part == "..") return shown + " (a path with \"..\")";
-    }
-  }
-  return {};
 }
 
 int cmd_merge_grades(const fs::path& output, const std::vector<fs::path>& inputs) {
@@ -639,235 +800,12 @@ int cmd_merge_grades(const fs::path& output, const std::vector<fs::path>& inputs
 }
 
 int cmd_grade(Session& session, const GradeOptions& options) {
-  const auto started = Clock::now();
-  const Workbook& wb = session.workbook;
-  if (options.submissions.empty()) throw UsageError("grade: name at least one submission (a folder, .zip or .tar.gz)");
-  if (options.report_dir.empty()) throw UsageError("grade: --report-dir DIR is required");
-  if (options.timeout_seconds && *options.timeout_seconds <= 0) throw UsageError("--timeout wants seconds > 0");
-  fs::path extra_tests;
-  if (!options.extra_tests.empty()) {
-    extra_tests = fs::absolute(options.extra_tests).lexically_normal();
-    if (!fs::is_directory(extra_tests)) throw UsageError("--extra-tests: " + extra_tests.string() + " is not a folder");
-  }
-  std::pair<int, int> shard{1, 1};
-  if (!options.shard.empty()) shard = parse_shard(options.shard);
-
-  const Manifest& manifest = wb.manifest();
-  const GradingRules rules = GradingRules::load(wb.manifest_file());
-
-  // Every submission, sorted, with names unique across the whole list (the same on every shard).
-  std::vector<std::string> all = options.submissions;
-  std::sort(all.begin(), all.end());
-  all.erase(std::unique(all.begin(), all.end()), all.end());
-  std::vector<std::string> names;
-  for (const auto& origin : all) {
-    std::string name = submission_name(origin);
-    if (name == "grades.csv") name += "-submission";
-    names.push_back(name);
-  }
-  names = unique_names(names);
-  const std::vector<std::size_t> selected = shard_indices(all.size(), shard.first, shard.second);
-  if (selected.empty()) {
-    std::cout << "Shard " << shard.first << "/" << shard.second << " has no submissions (there are " << all.size()
-              << ").\n";
-  }
-
-  const int jobs = std::max(1, options.jobs);
-  const int slot_count = std::max(1, std::min<int>(jobs, static_cast<int>(selected.size())));
-  const fs::path work_dir = fs::absolute(options.work_dir.empty() ? default_work_dir(wb) : options.work_dir).lexically_normal();
-  const fs::path report_dir = fs::absolute(options.report_dir).lexically_normal();
-  fs::create_directories(report_dir);
-
-  std::cout << bold("==>") << " Grading " << plural(static_cast<long long>(selected.size()), "submission");
-  if (shard.second > 1) std::cout << " (shard " << shard.first << "/" << shard.second << " of " << all.size() << ")";
-  std::cout << " against " << wb.root().string() << ", " << plural(jobs, "job") << " at a time\n";
-  std::cout << "    reports: " << report_dir.string() << "\n    builds:  " << work_dir.string() << "\n";
-
-  // The slots: configured once, warmed up with the stubs (the first time takes minutes).
-  std::vector<Slot> slots;
-  for (int k = 0; k < slot_count; ++k) {
-    Slot slot;
-    slot.index = k;
-    slot.dir = work_dir / ("slot-" + std::to_string(k));
-    slot.staging = slot.dir / "staging";
-    slot.build = slot.dir / "build";
-    slot.scratch = slot.dir / "scratch";
-    slots.push_back(slot);
-  }
-  std::cout << bold("==>") << " Preparing " << plural(slot_count, "build slot")
-            << " (reused across runs; the first run compiles the tests and libraries once per slot)" << std::endl;
-  const auto prepare_start = Clock::now();
-  const std::map<std::string, std::string> stubs = instructor_stubs(wb);
-  fs::path server_source;
-#if defined(WORKBOOK_GRADING_SERVER_SOURCE)
-  // Linked in whether or not this run uses it, so that --no-fork-server does not rebuild.
-  if (fs::exists(WORKBOOK_GRADING_SERVER_SOURCE)) server_source = WORKBOOK_GRADING_SERVER_SOURCE;
-#endif
-  {
-    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    const int per_slot = std::max(1, static_cast<int>(cores) / slot_count);
-    std::vector<std::string> errors(slots.size());
-    std::vector<std::thread> threads;
-    for (std::size_t k = 0; k < slots.size(); ++k) {
-      threads.emplace_back([&, k] {
-        try {
-          prepare_slot(wb, slots[k], stubs, extra_tests, server_source, per_slot);
-        } catch (const std::exception& error) {
-          errors[k] = error.what();
-        }
-      });
-    }
-    for (auto& thread : threads) thread.join();
-    for (const auto& error : errors) {
-      if (!error.empty()) {
-        std::cerr << red("error:") << " " << error << "\n";
-        return 2;
-      }
-    }
-  }
-  if (interrupt_requested()) return 130;
-
-  Context context;
-  context.workbook = &wb;
-  context.stubs = stubs;
-  context.reuse = options.reuse;
-  context.fork_server = options.fork_server && !server_source.empty();
-  context.compile_timeout_seconds = options.compile_timeout_seconds;
-  context.test_env = {{"WORKBOOK_DEVICE", "cpu"}, {"CUDA_VISIBLE_DEVICES", ""}, {"WORKBOOK_THREADS", "1"},
-                      {"OMP_NUM_THREADS", "1"}, {"OPENBLAS_NUM_THREADS", "1"}, {"NO_COLOR", "1"}};
-  context.test_threads = std::max(1, jobs / slot_count);
-  context.build_jobs = std::max(1, jobs / slot_count);
-
-  // What to grade: the manifest's exercises that the build registers, with their test cases.
-  const std::vector<std::string> registered = Workbook(wb.root(), slots.front().build).registered();
-  std::vector<ExerciseColumn> columns;
-  for (const auto& exercise : manifest.exercises()) {
-    if (std::find(registered.begin(), registered.end(), exercise.dir) == registered.end()) {
-      std::cout << yellow("warning:") << " " << exercise.dir
-                << " is in exercises/info.toml but exercises/CMakeLists.txt does not register it: not graded\n";
-      continue;
-    }
-    Unit unit;
-    unit.exercise = &exercise;
-    const ExerciseRules& exercise_rules = rules.for_exercise(exercise.dir);
-    unit.timeout_seconds = options.timeout_seconds.value_or(static_cast<int>(exercise.test_timeout().count()));
-    std::vector<std::string> cases;
-    try {
-      cases = list_cases(wb, slots.front(), exercise, context.test_env);
-    } catch (const std::exception& error) {
-      std::cerr << red("error:") << " cannot list the tests of " << exercise.dir << ": " << error.what() << "\n";
-      return 2;
-    }
-    if (cases.empty()) {
-      std::cerr << red("error:") << " " << exercise.dir << " has no test cases to grade\n";
-      return 2;
-    }
-    std::vector<double> weights;
-    std::set<int> used;
-    for (const auto& name : cases) {
-      int matched = -1;
-      weights.push_back(test_weight(exercise_rules, name, &matched));
-      used.insert(matched);
-    }
-    for (std::size_t i = 0; i < exercise_rules.weights.size(); ++i) {
-      if (!used.count(static_cast<int>(i))) {
-        std::cout << yellow("warning:") << " the weight pattern \"" << exercise_rules.weights[i].first << "\" of "
-                  << exercise.dir << " matches no test\n";
-      }
-    }
-    const std::vector<double> points = allocate_points(exercise.points, weights);
-    double total_weight = 0;
-    for (double w : weights) total_weight += w;
-    if (total_weight <= 0 && exercise.points > 0) {
-      std::cerr << red("error:") << " every test of " << exercise.dir << " has weight 0, so its " << exercise.points
-                << " points cannot be earned (exercises/info.toml)\n";
-      return 2;
-    }
-    for (std::size_t i = 0; i < cases.size(); ++i) {
-      unit.cases.push_back(ListedCase{cases[i], display_of(cases[i]), weights[i], points[i]});
-    }
-    context.units.push_back(std::move(unit));
-    columns.push_back(ExerciseColumn{exercise.dir, static_cast<double>(exercise.points)});
-  }
-  for (const auto& name : registered) {
-    if (manifest.find(name) == nullptr || manifest.find(name)->dir != name) {
-      std::cout << yellow("warning:") << " " << name << " is registered but not in exercises/info.toml: not graded\n";
-    }
-  }
-  std::size_t case_count = 0;
-  for (const auto& unit : context.units) case_count += unit.cases.size();
-  std::cout << "    ready in " << format_duration(seconds_since(prepare_start)) << ": "
-            << plural(static_cast<long long>(context.units.size()), "exercise") << ", "
-            << plural(static_cast<long long>(case_count), "test case") << (extra_tests.empty() ? "" : " (with hidden tests)")
-            << std::endl;
-
-  // Grade, one submission per slot at a time.
-  const auto grading_start = Clock::now();
-  std::vector<GradedSubmission> results(selected.size());
-  std::atomic<std::size_t> next{0};
-  std::atomic<bool> stop{false};
-  std::atomic<int> done{0};
-  std::mutex output_mutex;
-  std::string failure;
-  auto worker = [&](const Slot& slot) {
-    while (!stop) {
-      const std::size_t i = next++;
-      if (i >= selected.size()) return;
-      const std::size_t index = selected[i];
-      try {
-        results[i] = grade_submission(context, slot, all[index], names[index]);
-        write_submission_reports(results[i], report_dir / results[i].name);
-      } catch (const std::exception& error) {
-        std::lock_guard<std::mutex> lock(output_mutex);
-        if (failure.empty()) failure = error.what();
-        stop = true;
-        return;
-      }
-      std::lock_guard<std::mutex> lock(output_mutex);
-      const GradedSubmission& r = results[i];
-      std::cout << "  [" << ++done << "/" << selected.size() << "] " << r.name << ": ";
-      if (r.graded) {
-        std::cout << format_points(r.score) << " / " << format_points(r.max_score);
-      } else {
-        std::cout << red("not graded") << " (" << r.problem << ")";
-      }
-      std::cout << dim("  " + format_duration(r.seconds)) << std::endl;
-    }
-  };
-  {
-    std::vector<std::thread> threads;
-    for (const auto& slot : slots) threads.emplace_back(worker, std::cref(slot));
-    for (auto& thread : threads) thread.join();
-  }
-  if (interrupt_requested() || failure == "interrupted") {
-    std::cerr << "\ninterrupted: " << done << " of " << selected.size() << " submissions graded (their reports are in "
-              << report_dir.string() << "); grades.csv was not written.\n";
-    return 130;
-  }
-  if (!failure.empty()) {
-    std::cerr << red("error:") << " grading stopped: " << failure << "\n";
+  try {
+    return grade(session.workbook, options);
+  } catch (const SetupError& error) {
+    std::cerr << red("error:") << " " << error.what() << "\n";
     return 2;
   }
-
-  {
-    std::ofstream csv(report_dir / "grades.csv", std::ios::binary | std::ios::trunc);
-    csv << grades_csv(results, columns);
-  }
-  std::cout << "\n" << summary_table(results, columns) << "\n";
-  const auto ungraded = std::count_if(results.begin(), results.end(), [](const GradedSubmission& r) { return !r.graded; });
-  std::cout << "Graded " << plural(static_cast<long long>(results.size() - ungraded), "submission") << " in "
-            << format_duration(seconds_since(grading_start)) << " (" << format_duration(seconds_since(started))
-            << " with the preparation)";
-  if (context.reused > 0) {
-    std::cout << "; " << plural(context.reused, "exercise") << " had sources identical to one graded before and reused its result";
-  }
-  std::cout << ".\nReports: " << (report_dir / "<submission>").string() << "/{report.md,report.json,junit.xml}, "
-            << (report_dir / "grades.csv").string() << "\n";
-  if (ungraded > 0) {
-    std::cout << red(plural(static_cast<long long>(ungraded), "submission") + " could not be graded") << " (see above).\n";
-    return 1;
-  }
-  return 0;
 }
 
 }  // namespace workbook::runner

@@ -64,9 +64,4 @@ std::pair<int, int> parse_shard(std::string_view text);
 /// Which of `count` submissions (sorted) shard I of N grades: indices I-1, I-1+N, I-1+2N, ...
 std::vector<std::size_t> shard_indices(std::size_t count, int index, int total);
 
-/// The first `#include` (or `#include_next`, `#import`, `%:include`) in `source` whose path is
-/// absolute or has a ".." component, or that names its file through a macro: "line N: ...".
-/// Empty when there is none. Comments and string literals are skipped.
-std::string unsafe_include(std::string_view source);
-
 }  // namespace workbook::runner

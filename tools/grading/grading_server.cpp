@@ -94,13 +94,96 @@ struct Capture {
   }
 };
 
+/// In the forked child: its own process group, output into the pipe, nothing of the server's, the
+/// test's GoogleTest settings; it dies with the `server` (when the grader is interrupted, say).
+void become_test(const std::vector<std::string>& request, int in, int out, const int pipe_fds[2], pid_t server) {
+  setpgid(0, 0);
+#if defined(__linux__)
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != server) _exit(1);
+#else
+  (void)server;
+#endif
+  close(in);
+  close(out);
+  close(pipe_fds[0]);
+  dup2(pipe_fds[1], STDOUT_FILENO);
+  dup2(pipe_fds[1], STDERR_FILENO);
+  close(pipe_fds[1]);
+  const int null = open("/dev/null", O_RDONLY);
+  if (null >= 0) {
+    dup2(null, STDIN_FILENO);
+    close(null);
+  }
+  signal(SIGPIPE, SIG_DFL);
+  unsetenv("WORKBOOK_GRADING_SERVER_FDS");
+  setenv("GTEST_FILTER", request[1].c_str(), 1);
+  setenv("GTEST_OUTPUT", ("json:" + request[2]).c_str(), 1);
+  setenv("GTEST_COLOR", "no", 1);
+  setenv("TEST_PREMATURE_EXIT_FILE", request[3].c_str(), 1);
+}
+
+/// How a test's process ended: "exited" (value: its status), "signaled" (value: the signal) or
+/// "timeout".
+struct Ending {
+  std::string kind;
+  long long value = 0;
+};
+
+/// In the server: reads the child `pid`'s output from `pipe_in` into `capture` until it has exited
+/// and closed the pipe, ending its process group when it runs past `timeout_ms` (SIGTERM, then
+/// SIGKILL a second later) and when it is done, so that nothing it started outlives it.
+Ending supervise(pid_t pid, int pipe_in, long long timeout_ms, std::chrono::steady_clock::time_point started,
+                 Capture& capture) {
+  using Clock = std::chrono::steady_clock;
+  setpgid(pid, pid);
+  bool exited = false, open_pipe = true, term_sent = false, timed_out = false;
+  int status = 0;
+  Clock::time_point kill_at{}, exited_at{};
+  while (open_pipe || !exited) {
+    if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
+      exited = true;
+      exited_at = Clock::now();
+    }
+    const auto now = Clock::now();
+    if (!exited) {
+      if (!term_sent && timeout_ms > 0 && now - started >= std::chrono::milliseconds(timeout_ms)) {
+        timed_out = true;
+        term_sent = true;
+        kill(-pid, SIGTERM);
+        kill_at = now + std::chrono::seconds(1);
+      } else if (term_sent && now >= kill_at) {
+        kill(-pid, SIGKILL);
+        kill_at = now + std::chrono::hours(1);
+      }
+    } else if (open_pipe && now - exited_at > std::chrono::milliseconds(200)) {
+      break;  // something the child started keeps the pipe open
+    }
+    if (open_pipe) {
+      pollfd fd{pipe_in, POLLIN, 0};
+      if (poll(&fd, 1, 20) > 0) {
+        char chunk[65536];
+        const ssize_t n = read(pipe_in, chunk, sizeof chunk);
+        if (n > 0) {
+          capture.add(chunk, static_cast<std::size_t>(n));
+        } else if (n == 0 || errno != EINTR) {
+          open_pipe = false;
+        }
+      }
+    } else if (!exited) {
+      usleep(10000);
+    }
+  }
+  kill(-pid, SIGKILL);
+  if (timed_out) return {"timeout", 0};
+  if (WIFSIGNALED(status)) return {"signaled", WTERMSIG(status)};
+  return {"exited", WEXITSTATUS(status)};
+}
+
 /// Runs one request in a forked child. Returns only in the child (true), which then goes on
 /// into main(); the parent answers the request and returns false.
 bool serve_one(const std::vector<std::string>& request, int in, int out) {
   using Clock = std::chrono::steady_clock;
-  const std::string& test = request[1];
-  const std::string& report = request[2];
-  const std::string& premature = request[3];
   const long long timeout_ms = std::atoll(request[4].c_str());
   const std::size_t max_output = static_cast<std::size_t>(std::atoll(request[5].c_str()));
 
@@ -115,94 +198,17 @@ bool serve_one(const std::vector<std::string>& request, int in, int out) {
   const pid_t server = getpid();
   const pid_t pid = fork();
   if (pid == 0) {
-    // The child: its own process group, output into the pipe, nothing of the server's; it dies
-    // with the server (when the grader is interrupted, say).
-    setpgid(0, 0);
-#if defined(__linux__)
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != server) _exit(1);
-#endif
-    close(in);
-    close(out);
-    close(pipe_fds[0]);
-    dup2(pipe_fds[1], STDOUT_FILENO);
-    dup2(pipe_fds[1], STDERR_FILENO);
-    close(pipe_fds[1]);
-    const int null = open("/dev/null", O_RDONLY);
-    if (null >= 0) {
-      dup2(null, STDIN_FILENO);
-      close(null);
-    }
-    signal(SIGPIPE, SIG_DFL);
-    unsetenv("WORKBOOK_GRADING_SERVER_FDS");
-    setenv("GTEST_FILTER", test.c_str(), 1);
-    setenv("GTEST_OUTPUT", ("json:" + report).c_str(), 1);
-    setenv("GTEST_COLOR", "no", 1);
-    setenv("TEST_PREMATURE_EXIT_FILE", premature.c_str(), 1);
+    become_test(request, in, out, pipe_fds, server);
     return true;
   }
   close(pipe_fds[1]);
-  std::string kind = "error";
-  long long value = 0;
   Capture capture(max_output > 0 ? max_output : 1);
-  if (pid > 0) {
-    setpgid(pid, pid);
-    bool exited = false, open_pipe = true, term_sent = false, timed_out = false;
-    int status = 0;
-    Clock::time_point kill_at{}, exited_at{};
-    while (open_pipe || !exited) {
-      if (!exited) {
-        const pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid) {
-          exited = true;
-          exited_at = Clock::now();
-        }
-      }
-      const auto now = Clock::now();
-      if (!exited) {
-        if (!term_sent && timeout_ms > 0 && now - started >= std::chrono::milliseconds(timeout_ms)) {
-          timed_out = true;
-          term_sent = true;
-          kill(-pid, SIGTERM);
-          kill_at = now + std::chrono::seconds(1);
-        } else if (term_sent && now >= kill_at) {
-          kill(-pid, SIGKILL);
-          kill_at = now + std::chrono::hours(1);
-        }
-      } else if (open_pipe && now - exited_at > std::chrono::milliseconds(200)) {
-        break;  // something the child started keeps the pipe open
-      }
-      if (open_pipe) {
-        pollfd fd{pipe_fds[0], POLLIN, 0};
-        if (poll(&fd, 1, 20) > 0) {
-          char chunk[65536];
-          const ssize_t n = read(pipe_fds[0], chunk, sizeof chunk);
-          if (n > 0) {
-            capture.add(chunk, static_cast<std::size_t>(n));
-          } else if (n == 0 || errno != EINTR) {
-            open_pipe = false;
-          }
-        }
-      } else if (!exited) {
-        usleep(10000);
-      }
-    }
-    kill(-pid, SIGKILL);  // nothing the test started outlives it
-    if (timed_out) {
-      kind = "timeout";
-    } else if (WIFSIGNALED(status)) {
-      kind = "signaled";
-      value = WTERMSIG(status);
-    } else {
-      kind = "exited";
-      value = WEXITSTATUS(status);
-    }
-  }
+  const Ending ending = pid > 0 ? supervise(pid, pipe_fds[0], timeout_ms, started, capture) : Ending{"error", 0};
   close(pipe_fds[0]);
   const long long ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
   const std::string output = capture.take();
-  const std::string line = kind + "\t" + std::to_string(value) + "\t" + std::to_string(capture.total) + "\t" +
-                           std::to_string(ms) + "\t" + std::to_string(output.size()) + "\n";
+  const std::string line = ending.kind + "\t" + std::to_string(ending.value) + "\t" + std::to_string(capture.total) +
+                           "\t" + std::to_string(ms) + "\t" + std::to_string(output.size()) + "\n";
   write_all(out, line.data(), line.size());
   write_all(out, output.data(), output.size());
   return false;

@@ -34,7 +34,11 @@ int main(int argc, char** argv) {
     info["torch_version"] = TORCH_VERSION;
     info["torch_source"] = WORKBOOK_TORCH_SOURCE;
     info["torch_dir"] = WORKBOOK_TORCH_DIR;
-    info["cuda_build"] = std::string(WORKBOOK_TORCH_HAS_CUDA) == "yes";
+    info["cuda_build"] = workbook::cuda_built();
+    info["cuda_version"] = workbook::cuda_build_version();
+    info["cudnn_version"] = workbook::cudnn_build_version();
+    info["cuda_toolkit_version"] = WORKBOOK_CUDA_TOOLKIT_VERSION;
+    info["nvcc"] = WORKBOOK_NVCC;
     info["compiler"] = WORKBOOK_COMPILER;
     info["blas"] = {{"name", blas.name}, {"slow", blas.slow}};
     info["threads"] = threads;
@@ -52,8 +56,13 @@ int main(int argc, char** argv) {
   }
 
   std::cout << "LibTorch:  " << TORCH_VERSION << " from " << WORKBOOK_TORCH_SOURCE << " (" << WORKBOOK_TORCH_DIR
-            << "), CUDA build: " << WORKBOOK_TORCH_HAS_CUDA << '\n'
-            << "compiler:  " << WORKBOOK_COMPILER << '\n'
+            << "), CUDA build: " << WORKBOOK_TORCH_HAS_CUDA << '\n';
+  if (workbook::cuda_built()) {
+    std::cout << "CUDA:      LibTorch built with CUDA " << workbook::cuda_build_version() << ", cuDNN "
+              << workbook::cudnn_build_version() << "; compiling with the CUDA " << WORKBOOK_CUDA_TOOLKIT_VERSION
+              << " toolkit (" << WORKBOOK_NVCC << ")\n";
+  }
+  std::cout << "compiler:  " << WORKBOOK_COMPILER << '\n'
             << "BLAS:      " << blas.name << '\n'
             << "threads:   " << threads << " (set WORKBOOK_THREADS to change)\n";
   for (const auto& line : workbook::describe_devices()) std::cout << "device:    " << line << '\n';

@@ -1,6 +1,7 @@
 #include "check.h"
 
 #include "commands.h"
+#include "libtorch_errors.h"
 #include "report.h"
 #include "terminal.h"
 
@@ -9,7 +10,6 @@
 #include <iostream>
 #include <map>
 #include <set>
-#include <sstream>
 
 namespace workbook::runner {
 namespace {
@@ -41,27 +41,6 @@ std::vector<std::string> hint_functions(const Exercise& exercise) {
   return functions;
 }
 
-}  // namespace
-
-void ensure_configured(const Session& session) {
-  const Workbook& wb = session.workbook;
-  if (is_configured(wb.build())) return;
-  std::cerr << bold("==>") << " Configuring " << wb.relative(wb.build()) << " (the first time only)" << std::endl;
-  const ProcessResult result = configure(wb.root(), wb.build());
-  if (!result.ok()) {
-    std::cerr << result.output;
-    throw std::runtime_error("configuring " + wb.relative(wb.build()) + " failed (CMake's output above).");
-  }
-  std::istringstream lines(result.output);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind("-- LibTorch", 0) == 0 || line.rfind("-- GoogleTest", 0) == 0 || line.rfind("-- Linker", 0) == 0) {
-      std::cerr << line << "\n";
-    }
-  }
-}
-
-namespace {
-
 /// A test progress callback that keeps one status line up to date: "01_tensors: 5 of 17 tests
 /// done, 3 s".
 std::function<void(const SuiteProgress&)> test_progress_display(const std::string& what) {
@@ -91,7 +70,8 @@ void record_build_failure(const Session& session, const Exercise& exercise, cons
 /// Runs the built test program of `exercise` into `ev`, each case under the exercise's limit.
 void run_tests(const Session& session, const Exercise& exercise, const std::function<bool()>& should_stop,
                Evaluation& ev) {
-  const fs::path executable = session.workbook.test_executable(exercise);
+  const Workbook& wb = session.workbook;
+  const fs::path executable = wb.test_executable(exercise);
   ev.built = true;
   GtestOptions options;
   options.scratch_dir = session.scratch();
@@ -102,6 +82,8 @@ void run_tests(const Session& session, const Exercise& exercise, const std::func
   if (terminal().stdout_is_tty) status_line("  testing " + exercise.dir);
   ev.suite = run_suite(executable, options);
   finish_status_line();
+  explain_libtorch_errors(ev.suite, executable, wb.learner_sources(exercise),
+                          wb.state_dir() / "libtorch_errors" / (exercise.dir + ".log"), wb.root());
   // GoogleTest runs plain TESTs before parameterised ones; the learner works through the file
   // (and the lesson) from top to bottom, so that is the order to report in.
   std::stable_sort(ev.suite.tests.begin(), ev.suite.tests.end(), [](const TestResult& a, const TestResult& b) {

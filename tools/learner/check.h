@@ -27,10 +27,6 @@ struct Evaluation {
   bool stopped = false;                 ///< `should_stop` ended it: nothing was recorded
 };
 
-/// Configures the build directory when it is not yet (the first run), printing what CMake found.
-/// Throws std::runtime_error, after printing CMake's output, when configuring fails.
-void ensure_configured(const Session& session);
-
 /// Builds `exercise`'s test program and runs its tests (each case under session.test_timeout()),
 /// records the result in the progress file and returns it. Shows a progress line for the build
 /// and the tests on a terminal. `should_stop`, polled meanwhile, can end it early (`watch`, when

@@ -6,10 +6,34 @@
 #include "session.h"
 
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace workbook::runner {
+
+/// What a command of the runner's command line needs before it starts.
+struct CommandNeeds {
+  std::string_view name;  ///< as typed; "" for no command (cmd_start)
+  bool configured_build;  ///< the session's build directory configured: main configures it first
+};
+
+/// Every command, saying what it needs (verify and grade configure build directories of their own).
+inline constexpr CommandNeeds kCommandNeeds[] = {
+    {"", true},          {"list", true},    {"check", true},   {"watch", true},   {"run", true},
+    {"solution", true},  {"hint", false},   {"reset", false},  {"doctor", false}, {"verify", false},
+    {"grade", false},    {"merge-grades", false},
+};
+
+/// Whether `command` needs a configured build. Throws std::logic_error for a command that does not
+/// say (a new command must be added to kCommandNeeds).
+inline bool needs_configured_build(std::string_view command) {
+  for (const auto& needs : kCommandNeeds) {
+    if (needs.name == command) return needs.configured_build;
+  }
+  throw std::logic_error("the command '" + std::string(command) + "' is missing from kCommandNeeds (commands.h)");
+}
 
 /// No arguments: set up what is missing, show progress and the next exercise with its first
 /// failing test.

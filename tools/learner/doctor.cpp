@@ -137,6 +137,36 @@ Finding check_compiler(const Workbook& wb) {
   return f;
 }
 
+/// A CUDA LibTorch: the CUDA and cuDNN it was built with, and whether the toolkit this build
+/// compiles with matches. The same major version is what linking needs; another minor version
+/// of it works (CUDA's minor-version compatibility) but is worth knowing.
+Finding check_cuda_toolkit(const json& data) {
+  Finding f;
+  f.topic = "CUDA";
+  const std::string built = data.value("cuda_version", "");
+  const std::string cudnn = data.value("cudnn_version", "");
+  const std::string toolkit = data.value("cuda_toolkit_version", "");
+  f.lines.push_back("LibTorch built with CUDA " + (built.empty() ? "?" : built) + ", cuDNN " + (cudnn.empty() ? "none" : cudnn));
+  f.lines.push_back("this build compiles with the CUDA " + (toolkit.empty() ? "?" : toolkit) + " toolkit (" +
+                    data.value("nvcc", "nvcc not found") + ")");
+  const auto major = [](const std::string& v) { return v.substr(0, v.find('.')); };
+  const std::string install = "install the CUDA " + built + " toolkit and point CUDAToolkit_ROOT (or CUDACXX) at it, " +
+                              "then configure afresh; or use the LibTorch built for CUDA " + toolkit;
+  if (built.empty() || toolkit.empty()) {
+    f.level = Level::kWarning;
+    f.fix = "could not compare the toolkit with LibTorch's CUDA: configure afresh and check CMake's CUDA lines";
+  } else if (major(built) != major(toolkit)) {
+    f.level = Level::kProblem;
+    f.lines.push_back("the major versions differ: CUDA programs built here will not link or will not run");
+    f.fix = install;
+  } else if (built != toolkit) {
+    f.lines.push_back("same major version: compatible (CUDA's minor-version compatibility)");
+  } else {
+    f.lines.push_back("the toolkit matches");
+  }
+  return f;
+}
+
 /// Builds and runs workbook_info --json: LibTorch, BLAS, threads, devices.
 std::vector<Finding> check_torch(const Workbook& wb) {
   const std::string command = wb.command();
@@ -190,6 +220,7 @@ std::vector<Finding> check_torch(const Workbook& wb) {
     torch.fix = "the workbook is written for LibTorch 1.13 and 2.x: use a newer one (see README, Bring your own LibTorch)";
   }
   findings.push_back(torch);
+  if (cuda_build) findings.push_back(check_cuda_toolkit(data));
 
   Finding devices;
   devices.topic = "devices";
@@ -282,15 +313,7 @@ Finding check_manifest(const Workbook& wb) {
   f.topic = "exercises";
   try {
     const auto& manifest = wb.manifest();
-    const auto registered = wb.registered();
-    f.lines.push_back(plural(static_cast<long long>(manifest.exercises().size()), "exercise") +
-                      " in exercises/info.toml, " + std::to_string(registered.size()) + " registered with CMake");
-    for (const auto& exercise : manifest.exercises()) {
-      if (!registered.empty() && std::find(registered.begin(), registered.end(), exercise.dir) == registered.end()) {
-        f.level = Level::kWarning;
-        f.lines.push_back(exercise.dir + " is in the manifest but not in exercises/CMakeLists.txt");
-      }
-    }
+    f.lines.push_back(plural(static_cast<long long>(manifest.exercises().size()), "exercise") + " in exercises/info.toml");
     f.lines.push_back(wb.is_git_checkout() ? "git checkout: reset takes the stubs from git"
                                            : "not a git checkout: reset takes the stubs from .workbook/pristine/");
   } catch (const std::exception& error) {

@@ -1,5 +1,5 @@
 // `./workbook verify`: the workbook's own test, what CI runs. Builds everything; checks that the
-// manifest, the folders and the CMake registrations agree and that nothing is a placeholder;
+// manifest and the folders agree and that nothing is a placeholder;
 // then the runner's and grader's tests run under CTest (labels runner|grader), every solution and
 // support test must pass and every graded test must fail on the untouched stubs. Those run each
 // test program once, all its cases in one process (LibTorch loads once, not once per case);
@@ -204,9 +204,10 @@ std::chrono::seconds case_timeout_of(const Session& session, const fs::path& pro
 /// programs at a time. run_suite() names a case that crashes, hangs or exits, and goes on with
 /// the others in a new process. Every case CTest registers must be reported, and must pass (kPass) or
 /// fail cleanly (kFail: a stub must fail through workbook::todo(), not crash or hang). Prints one
-/// line per problem and returns how many there are.
+/// line per problem and returns how many there are. Adds the skipped CUDA cases (a CUDA LibTorch
+/// without a GPU lists them, skipped) to `cuda_not_run`.
 int check_suites(const Session& session, const fs::path& dir, const std::vector<CtestTest>& tests,
-                 const std::set<std::string>& labels, Expect expect, unsigned jobs) {
+                 const std::set<std::string>& labels, Expect expect, unsigned jobs, int& cuda_not_run) {
   std::vector<fs::path> programs;
   std::map<fs::path, std::vector<const CtestTest*>> registered;
   for (const auto& test : tests) {
@@ -242,7 +243,11 @@ int check_suites(const Session& session, const fs::path& dir, const std::vector<
       reported.insert(test.full_name());
       const auto known = ctest_name.find(test.full_name());
       const std::string name = (known != ctest_name.end() ? known->second : test.full_name()) + " (" + program + ")";
-      if (test.status == TestStatus::kSkipped) continue;
+      if (test.status == TestStatus::kSkipped) {
+        static const std::regex cuda_case(R"(.*/Cuda\d+$)");  // device_test_name(): "Cuda0"
+        if (std::regex_match(test.name, cuda_case)) ++cuda_not_run;
+        continue;
+      }
       ++cases;
       if (expect == Expect::kPass && test.status != TestStatus::kPassed) {
         std::cout << "  " << name << " " << to_string(test.status) << ":\n" << excerpt(test.failures);
@@ -270,113 +275,130 @@ int check_suites(const Session& session, const fs::path& dir, const std::vector<
   return problems;
 }
 
+/// Prints each problem found, counting them.
+struct Problems {
+  int count = 0;
+  void operator()(const std::string& text) {
+    ++count;
+    std::cout << "  " << text << "\n";
+  }
+};
+
+/// The names in `dir` that look like exercises ("NN_topic" folders, or files when `suffix` is
+/// given: "NN_topic<suffix>" with the suffix removed), sorted.
+std::vector<std::string> numbered_entries(const fs::path& dir, const std::string& suffix = "") {
+  static const std::regex numbered(R"(\d\d_.+)");
+  std::vector<std::string> names;
+  std::error_code error;
+  for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
+    std::string name = it->path().filename().string();
+    if (suffix.empty() ? !it->is_directory() : !it->is_regular_file()) continue;
+    if (!suffix.empty()) {
+      if (name.size() <= suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+      name.erase(name.size() - suffix.size());
+    }
+    if (std::regex_match(name, numbered)) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+/// The folders and the manifest agree: every exercise folder, solution folder and test file
+/// belongs to an entry, and every entry has all three.
+void check_folders(const Workbook& wb, const Manifest& manifest, Problems& problem) {
+  auto listed = [&](const std::string& name) {
+    const Exercise* exercise = manifest.find(name);
+    return exercise != nullptr && exercise->dir == name;
+  };
+  const std::vector<std::pair<std::string, std::string>> places = {
+      {"exercises", ""}, {"solutions", ""}, {"tests", "_test.cpp"}};
+  for (const auto& [folder, suffix] : places) {
+    for (const auto& name : numbered_entries(wb.root() / folder, suffix)) {
+      if (!listed(name)) {
+        problem(folder + "/" + name + (suffix.empty() ? "/" : suffix) +
+                ": exercises/info.toml does not list " + name + " (add its [[exercises]] entry, or remove this)");
+      }
+    }
+  }
+  for (const auto& exercise : manifest.exercises()) {
+    const std::string& name = exercise.dir;
+    if (!fs::is_directory(wb.exercise_dir(exercise))) problem(name + ": in exercises/info.toml but there is no exercises/" + name + "/");
+    if (!fs::is_directory(wb.solution_dir(exercise))) problem(name + ": no solutions/" + name + "/");
+    if (!fs::exists(wb.root() / "tests" / (name + "_test.cpp"))) problem(name + ": no tests/" + name + "_test.cpp");
+    if (!exercise.program.empty() && !fs::exists(wb.exercise_dir(exercise) / exercise.program)) {
+      problem(name + ": exercises/info.toml names the program " + exercise.program + " but exercises/" + name + "/" +
+              exercise.program + " does not exist");
+    }
+  }
+}
+
+/// The exercise's lesson, stubs (built from `stubs`), solutions and hints are written.
+void check_contents(const Workbook& wb, const fs::path& stubs, const Exercise& exercise, Problems& problem) {
+  const std::string& name = exercise.dir;
+  const fs::path lesson = wb.exercise_dir(exercise) / "README.md";
+  if (!fs::exists(lesson)) {
+    problem(name + ": no lesson exercises/" + name + "/README.md");
+  } else if (const auto text = read_text(lesson); !text || is_placeholder(*text)) {
+    problem(name + ": its lesson exercises/" + name + "/README.md is still a placeholder");
+  }
+  for (const auto& source : exercise.sources) {
+    const fs::path stub = stubs / name / source;
+    const fs::path solution = wb.solution_dir(exercise) / source;
+    if (!fs::exists(stub)) {
+      problem(name + ": exercises/info.toml lists " + source + " but exercises/" + name + "/" + source + " does not exist");
+    } else if (!contains(stub, "TODO")) {
+      problem(name + ": no '// TODO' in its stub exercises/" + name + "/" + source);
+    } else if (contains(stub, "being written")) {
+      problem(name + ": its stub exercises/" + name + "/" + source + " is still a placeholder");
+    }
+    if (!fs::exists(solution)) {
+      problem(name + ": no solution solutions/" + name + "/" + source);
+    } else if (contains(solution, "TODO")) {
+      problem(name + ": its solution solutions/" + name + "/" + source + " still contains TODO");
+    }
+  }
+  if (is_placeholder(exercise.hint)) problem(name + ": its hint in exercises/info.toml is missing or a placeholder");
+  if (exercise.hints.empty()) problem(name + ": no per-function hints under its [exercises.hints] in exercises/info.toml");
+  for (const auto& hint : exercise.hints) {
+    if (is_placeholder(hint.hint)) problem(name + ": the hint for " + hint.function + " is a placeholder");
+  }
+}
+
+/// CTest lists the exercise's cases once for the solution and once for the stub.
+void check_registered_cases(const std::string& name, const std::vector<CtestTest>& tests, Problems& problem) {
+  int solution_tests = 0, stub_tests = 0;
+  for (const auto& test : tests) {
+    if (!test.labels.count(name)) continue;
+    solution_tests += static_cast<int>(test.labels.count("solution"));
+    stub_tests += static_cast<int>(test.labels.count("stub"));
+  }
+  if (solution_tests == 0) {
+    problem(name + ": has no test cases");
+  } else if (stub_tests != solution_tests) {
+    problem(name + ": " + std::to_string(solution_tests) + " solution tests but " + std::to_string(stub_tests) +
+            " stub tests (the test programs disagree: rebuild)");
+  }
+}
+
 /// The workbook's consistency; prints one line per problem and returns how many there are.
 /// `stubs` is the folder the stubs are built from (exercises/ or its pristine copy).
-int check_integrity(const Workbook& wb, const fs::path& dir, const fs::path& stubs, const std::vector<CtestTest>& tests,
+int check_integrity(const Workbook& wb, const fs::path& stubs, const std::vector<CtestTest>& tests,
                     const std::string& ctest_error) {
-  std::vector<std::string> problems;
-  auto problem = [&](const std::string& text) {
-    problems.push_back(text);
-    std::cout << "  " << text << "\n";
-  };
-  const std::vector<std::string> registered = Workbook::registered_in(dir);
-  if (registered.empty()) problem("no exercise is registered (" + (dir / "workbook_exercises.txt").string() + " is empty)");
-  auto is_registered = [&](const std::string& name) {
-    return std::find(registered.begin(), registered.end(), name) != registered.end();
-  };
-
-  static const std::regex numbered(R"(\d\d_.+)");
-  std::vector<std::string> folders;
-  std::error_code error;
-  for (fs::directory_iterator it(wb.root() / "exercises", error), end; !error && it != end; it.increment(error)) {
-    const std::string name = it->path().filename().string();
-    if (it->is_directory() && std::regex_match(name, numbered)) folders.push_back(name);
-  }
-  std::sort(folders.begin(), folders.end());
-  for (const auto& name : folders) {
-    if (!is_registered(name)) problem(name + ": folder exists but exercises/CMakeLists.txt does not register it");
-  }
-
+  Problems problem;
   const Manifest* manifest = nullptr;
   try {
     manifest = &wb.manifest();
   } catch (const std::exception& e) {
     problem(std::string("exercises/info.toml: ") + e.what());
+    return problem.count;
   }
-  if (manifest != nullptr) {
-    std::vector<std::string> order;
-    for (const auto& exercise : manifest->exercises()) {
-      if (!is_registered(exercise.dir)) {
-        problem(exercise.dir + ": in exercises/info.toml but exercises/CMakeLists.txt does not register it");
-      } else {
-        order.push_back(exercise.dir);
-      }
-    }
-    std::vector<std::string> registered_order;
-    for (const auto& name : registered) {
-      if (std::find(order.begin(), order.end(), name) != order.end()) registered_order.push_back(name);
-    }
-    if (order != registered_order) problem("exercises/info.toml and exercises/CMakeLists.txt list the exercises in different orders");
-  }
-
+  check_folders(wb, *manifest, problem);
   if (!ctest_error.empty()) problem(ctest_error);
-
-  for (const auto& name : registered) {
-    const fs::path exercise_dir = wb.root() / "exercises" / name;
-    const fs::path solution_dir = wb.root() / "solutions" / name;
-    const fs::path lesson = exercise_dir / "README.md";
-    if (!fs::exists(lesson)) {
-      problem(name + ": no lesson exercises/" + name + "/README.md");
-    } else if (const auto text = read_text(lesson); !text || is_placeholder(*text)) {
-      problem(name + ": its lesson exercises/" + name + "/README.md is still a placeholder");
-    }
-    if (!fs::is_directory(solution_dir)) problem(name + ": no solutions/" + name + "/");
-
-    const Exercise* exercise = manifest != nullptr ? manifest->find(name) : nullptr;
-    if (exercise != nullptr && exercise->dir != name) exercise = nullptr;
-    if (exercise == nullptr) {
-      if (manifest != nullptr) problem(name + ": missing from exercises/info.toml");
-    } else {
-      for (const auto& source : exercise->sources) {
-        const fs::path stub = stubs / name / source;
-        const fs::path solution = solution_dir / source;
-        if (!fs::exists(stub)) {
-          problem(name + ": exercises/info.toml lists " + source + " but exercises/" + name + "/" + source + " does not exist");
-        } else if (!contains(stub, "TODO")) {
-          problem(name + ": no '// TODO' in its stub exercises/" + name + "/" + source);
-        } else if (contains(stub, "being written")) {
-          problem(name + ": its stub exercises/" + name + "/" + source + " is still a placeholder");
-        }
-        if (!fs::exists(solution)) {
-          problem(name + ": no solution solutions/" + name + "/" + source);
-        } else if (contains(solution, "TODO")) {
-          problem(name + ": its solution solutions/" + name + "/" + source + " still contains TODO");
-        }
-      }
-      if (is_placeholder(exercise->hint)) problem(name + ": its hint in exercises/info.toml is missing or a placeholder");
-      if (exercise->hints.empty()) {
-        problem(name + ": no per-function hints under its [exercises.hints] in exercises/info.toml");
-      }
-      for (const auto& hint : exercise->hints) {
-        if (is_placeholder(hint.hint)) problem(name + ": the hint for " + hint.function + " is a placeholder");
-      }
-    }
-    if (ctest_error.empty()) {
-      int solution_tests = 0, stub_tests = 0;
-      for (const auto& test : tests) {
-        if (!test.labels.count(name)) continue;
-        solution_tests += static_cast<int>(test.labels.count("solution"));
-        stub_tests += static_cast<int>(test.labels.count("stub"));
-      }
-      if (solution_tests == 0) {
-        problem(name + ": has no test cases");
-      } else if (stub_tests != solution_tests) {
-        problem(name + ": " + std::to_string(solution_tests) + " solution tests but " + std::to_string(stub_tests) +
-                " stub tests (the test programs disagree: rebuild)");
-      }
-    }
+  for (const auto& exercise : manifest->exercises()) {
+    check_contents(wb, stubs, exercise, problem);
+    if (ctest_error.empty()) check_registered_cases(exercise.dir, tests, problem);
   }
-  return static_cast<int>(problems.size());
+  return problem.count;
 }
 
 }  // namespace
@@ -393,19 +415,7 @@ int cmd_verify(Session& session) {
     say("exercises/ has local changes: verifying the committed stubs in " + wb.relative(dir) + " instead");
     extra.push_back("-DWORKBOOK_EXERCISES_DIR=" + pristine.string());
   }
-  if (!is_configured(dir)) {
-    say("Configuring " + wb.relative(dir));
-    const ProcessResult configured = configure(wb.root(), dir, extra);
-    if (!configured.ok()) {
-      std::cerr << configured.output;
-      return die("configuring failed (log above).");
-    }
-    static const std::regex summary(R"(^-- (LibTorch|GoogleTest|Linker).*)");
-    std::istringstream lines(configured.output);
-    for (std::string line; std::getline(lines, line);) {
-      if (std::regex_match(line, summary)) std::cout << line << "\n";
-    }
-  }
+  if (!configure(wb.root(), dir, extra, /*show=*/true).ok()) return die("configuring failed (log above).");
 
   auto start = Clock::now();
   say("Building everything (stubs, solutions, tests)");
@@ -429,7 +439,7 @@ int cmd_verify(Session& session) {
   std::string ctest_error;
   const std::vector<CtestTest> registered = ctest_tests(dir, ctest_error);
   const fs::path stubs = pristine.empty() ? wb.root() / "exercises" : pristine;
-  if (check_integrity(wb, dir, stubs, registered, ctest_error) > 0) return die("the workbook is inconsistent (see above).");
+  if (check_integrity(wb, stubs, registered, ctest_error) > 0) return die("the workbook is inconsistent (see above).");
 
   start = Clock::now();
   const unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
@@ -447,9 +457,15 @@ int cmd_verify(Session& session) {
     tool_tests_ok = run_process(ctest).ok();
   }
   say("Running the solutions and the support library's tests (every case must pass)");
-  int problems = check_suites(session, dir, registered, {"solution", "support"}, Expect::kPass, jobs);
+  int cuda_not_run = 0, stub_cuda_not_run = 0;
+  int problems = check_suites(session, dir, registered, {"solution", "support"}, Expect::kPass, jobs, cuda_not_run);
+  if (cuda_not_run > 0) {
+    std::cout << "  " << yellow(plural(cuda_not_run, "CUDA case") + " not run: no GPU") << " (this LibTorch is a CUDA "
+              << "build, but no CUDA device is visible; on a machine with one: WORKBOOK_DEVICE=cuda "
+              << wb.command() << " verify)\n";
+  }
   say("Running the untouched stubs (every graded test must fail)");
-  problems += check_suites(session, dir, registered, {"stub"}, Expect::kFail, jobs);
+  problems += check_suites(session, dir, registered, {"stub"}, Expect::kFail, jobs, stub_cuda_not_run);
   if (!tool_tests_ok || problems > 0) {
     std::cerr << red("verify failed.") << R"( How to read the lists above:
   solution:<test>  the reference solution fails that test: fix the solution or the test.
@@ -463,7 +479,8 @@ One case on its own, in its own process: ctest --test-dir )" << wb.relative(dir)
     return 1;
   }
   say("Tests ran in " + std::to_string(seconds_since(start)) + " s");
-  say(green("verify passed") + ": every solution passes, every stub fails its tests, the manifest agrees.");
+  say(green("verify passed") + ": every solution passes, every stub fails its tests, the manifest agrees." +
+      (cuda_not_run > 0 ? " " + yellow(plural(cuda_not_run, "CUDA case") + " not run: no GPU.") : std::string()));
   return 0;
 }
 

@@ -21,6 +21,12 @@ class DeviceError : public SetupError {
 
 /// True when this LibTorch was built with CUDA (or ROCm) and a GPU is visible.
 bool cuda_available();
+/// True when this LibTorch was built with CUDA (or ROCm), whether or not a GPU is visible.
+bool cuda_built();
+/// The CUDA runtime version this LibTorch was built with ("13.0"), or "" for a CPU build.
+std::string cuda_build_version();
+/// The cuDNN version this LibTorch was built with ("9.24.0"), or "" without cuDNN.
+std::string cudnn_build_version();
 /// True when this LibTorch supports Apple's Metal (MPS) backend and the machine has it.
 bool mps_available();
 

@@ -101,6 +101,13 @@ class Chart {
     Style style;
   };
   Style next_style(Style style);
+  /// Where one drawing puts the data: the plot area and the axes' ranges (plot.cpp).
+  struct Frame;
+  Frame frame() const;
+  std::string grid(const Frame& f) const;              ///< grid lines and tick labels
+  std::string data(const Frame& f, const std::string& id) const;  ///< the elements, clipped
+  std::string titles(const Frame& f) const;            ///< title and axis labels
+  std::string legend_box(const Frame& f) const;        ///< the labelled elements, in the legend's corner
 
   std::string title_, x_label_, y_label_;
   double width_, height_;

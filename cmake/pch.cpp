@@ -1,1 +1,0 @@
-// Compiles the precompiled header <torch/torch.h> that every other target reuses.
