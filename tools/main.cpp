@@ -51,11 +51,14 @@ int main(int argc, char** argv) {
   std::string root = WORKBOOK_RUNNER_DEFAULT_ROOT;
   std::string build = WORKBOOK_RUNNER_DEFAULT_BUILD;
   int jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  int timeout = 60;
+  int timeout = 0;
   app.add_option("--root", root, "the workbook's folder (holds exercises/info.toml)")->capture_default_str();
   app.add_option("--build-dir", build, "its CMake build directory")->capture_default_str();
-  app.add_option("--jobs", jobs, "test processes at a time when tests run one by one")->capture_default_str();
-  app.add_option("--timeout", timeout, "seconds one test case may take when tests run one by one")->capture_default_str();
+  app.add_option("--jobs", jobs, "jobs at a time where a command runs several (grade's default)")->capture_default_str();
+  app.add_option("--timeout", timeout,
+                 "seconds one test case may run before it counts as hanging (default: the exercise's `timeout` in "
+                 "exercises/info.toml, else " + std::to_string(kDefaultTestTimeout.count()) + ")")
+      ->check(CLI::PositiveNumber);
   std::string device;
   app.add_option("--device", device, "cpu, cuda, cuda:N, mps or auto: the device tests and programs use "
                                      "(sets WORKBOOK_DEVICE); any command accepts it");
@@ -118,7 +121,7 @@ int main(int argc, char** argv) {
   grade->add_option("--report-dir", grade_options.report_dir, "where the reports and grades.csv go (required)");
   grade->add_option("--jobs", grade_jobs, "submissions graded at a time (default: one per core)");
   grade->add_option("--timeout", grade_timeout, "seconds each test may run, for every exercise (default: the "
-                                                "manifest's timeout, else 60)");
+                                                "manifest's timeout, else " + std::to_string(kDefaultTestTimeout.count()) + ")");
   grade->add_option("--extra-tests", grade_options.extra_tests,
                     "a folder of hidden test files <NN_topic>_*.cpp added to those exercises' suites");
   grade->add_option("--shard", grade_options.shard, "I/N: grade only every N-th submission (sorted) from the I-th");
@@ -145,7 +148,7 @@ int main(int argc, char** argv) {
   try {
     Session session(root, build);
     session.jobs = std::max(1, jobs);
-    session.case_timeout = std::chrono::seconds(std::max(1, timeout));
+    if (timeout > 0) session.timeout = std::chrono::seconds(timeout);
     apply_device_option(device);
     const auto chosen = app.get_subcommands();
     if (needs_configured_build(chosen.empty() ? "" : chosen.front()->get_name())) {
@@ -168,6 +171,7 @@ int main(int argc, char** argv) {
     if (*grade) {
       grade_options.jobs = grade_jobs > 0 ? grade_jobs : session.jobs;
       if (grade_timeout != 0) grade_options.timeout_seconds = grade_timeout;
+      else if (session.timeout) grade_options.timeout_seconds = static_cast<int>(session.timeout->count());
       grade_options.reuse = !grade_no_reuse;
       grade_options.fork_server = !grade_no_fork_server;
       return cmd_grade(session, grade_options);

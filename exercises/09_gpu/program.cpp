@@ -141,7 +141,8 @@ int run(const Options& options) {
       if (columns[c].dtype == torch::kFloat32) float32_table.push_back(row);
     }
   }
-  const std::optional<int64_t> crossover = compare ? crossover_batch_size(float32_table, accelerator) : std::nullopt;
+  std::optional<int64_t> crossover;
+  if (compare) crossover = crossover_batch_size(float32_table, accelerator);
 
   if (!options.json) {
     std::printf("\nTraining speed of the %lld-%lld-%lld-%lld MLP in samples per second (%lld timed steps per cell):\n\n",

@@ -4,6 +4,7 @@
 // archives made here. The class is graded once; each test then reads the reports.
 #include "../runner/end_to_end_util.h"
 #include "grader_util.h"
+#include "manifest.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -159,6 +160,8 @@ TEST_F(Grading, AnEndlessLoopTimesOutAndTheOtherTestsStillCount) {
   EXPECT_EQ(test(hello, "Hello.SquaresListsTheFirstN")["status"], "passed");
   EXPECT_DOUBLE_EQ(score(r["score"]), 4.4);
   EXPECT_EQ(hello["timeout_s"], 2);
+  EXPECT_EQ(exercise(r, "02_more")["timeout_s"], workbook::runner::kDefaultTestTimeout.count())
+      << "without a manifest timeout, the same per-test limit as ./workbook check";
 }
 
 TEST_F(Grading, ASegfaultCrashesTheTestAndNamesTheSignal) {

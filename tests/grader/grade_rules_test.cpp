@@ -1,5 +1,4 @@
-// grade_rules.{h,cpp}: timeouts and weights from the manifest, points per test; grade.h's shard
-// selection.
+// grade_rules.{h,cpp}: weights from the manifest, points per test; grade.h's shard selection.
 #include "grade.h"
 #include "grade_rules.h"
 #include "manifest.h"
@@ -21,7 +20,6 @@ dir = "01_tensors"
 name = "Tensor basics"
 sources = ["tensors.cpp"]
 points = 10
-timeout = 30
 
 [exercises.hints]
 zeros_int64 = "a hint"
@@ -52,16 +50,13 @@ TEST(GlobMatch, StarAndQuestionMark) {
   EXPECT_FALSE(glob_match("a*b*c", "aXbXd"));
 }
 
-TEST(GradingRules, ReadsTimeoutsAndWeightsInTheOrderWritten) {
+TEST(GradingRules, ReadsWeightsInTheOrderWritten) {
   const GradingRules rules = GradingRules::parse(kManifest);
   const ExerciseRules& tensors = rules.for_exercise("01_tensors");
-  ASSERT_TRUE(tensors.timeout_seconds.has_value());
-  EXPECT_EQ(*tensors.timeout_seconds, 30);
   ASSERT_EQ(tensors.weights.size(), 3u);
   EXPECT_EQ(tensors.weights[0].first, "TensorBasics.ZerosInt64*") << "toml++ sorts keys; the order written counts";
   EXPECT_EQ(tensors.weights[1].first, "TensorBasics.*");
   EXPECT_DOUBLE_EQ(tensors.weights[1].second, 0.5);
-  EXPECT_FALSE(rules.for_exercise("02_devices").timeout_seconds.has_value());
   EXPECT_TRUE(rules.for_exercise("02_devices").weights.empty());
   EXPECT_TRUE(rules.for_exercise("99_unknown").weights.empty());
   // The runner's own manifest reader accepts the grading keys.
@@ -96,8 +91,6 @@ TEST(GradingRules, BadValuesSayWhere) {
     EXPECT_TRUE(has(error.what(), "info.toml:4:")) << error.what();
     EXPECT_TRUE(has(error.what(), "must be a number >= 0")) << error.what();
   }
-  EXPECT_THROW(GradingRules::parse("[[exercises]]\ndir = \"01_a\"\ntimeout = 0\n"), ManifestError);
-  EXPECT_THROW(GradingRules::parse("[[exercises]]\ndir = \"01_a\"\ntimeout = \"slow\"\n"), ManifestError);
   EXPECT_THROW(GradingRules::parse("[[exercises]]\ndir = \"01_a\"\nweights = 3\n"), ManifestError);
   EXPECT_THROW(GradingRules::parse("[[exercises]\n"), ManifestError);
 }

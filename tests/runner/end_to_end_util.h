@@ -20,7 +20,8 @@ struct Outcome {
 /// Copies the fixture workbook `fixture` to `root`, with the real workbook's (`workbook`) parts
 /// that the fixture builds with: the registration of exercises from the manifest
 /// (cmake/WorkbookExercise.cmake, cmake/WorkbookManifest.cmake), the launcher, whose configure
-/// step the runner calls, and the grading fork server that grading builds link.
+/// step the runner calls, the grading fork server that grading builds link, and the test
+/// programs' time limit and journal (tests/support/watchdog.{h,cpp}, into support/).
 inline void copy_fixture_workbook(const std::filesystem::path& fixture, const std::filesystem::path& workbook,
                                   const std::filesystem::path& root) {
   std::filesystem::create_directories(root.parent_path());
@@ -29,6 +30,9 @@ inline void copy_fixture_workbook(const std::filesystem::path& fixture, const st
                            "tools/grading/grading_server.cpp"}) {
     std::filesystem::create_directories((root / file).parent_path());
     std::filesystem::copy_file(workbook / file, root / file);
+  }
+  for (const char* file : {"watchdog.h", "watchdog.cpp"}) {
+    std::filesystem::copy_file(workbook / "tests" / "support" / file, root / "support" / file);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
 
 using namespace workbook::runner;
 using namespace std::chrono_literals;
@@ -91,7 +92,7 @@ TEST(GtestRun, ReadsARealProgramsResults) {
   const GtestRun run = run_gtest(RUNNER_SAMPLE_GTEST, options());
   ASSERT_FALSE(run.ended_early) << run.problem;
   EXPECT_EQ(run.process.exit_code, 1);
-  ASSERT_EQ(run.tests.size(), 7u);
+  ASSERT_EQ(run.tests.size(), 8u);
   EXPECT_EQ(find(run.tests, "Sample.Passes")->status, TestStatus::kPassed);
   const TestResult* fails = find(run.tests, "Sample.Fails");
   EXPECT_EQ(fails->status, TestStatus::kFailed);
@@ -115,7 +116,9 @@ TEST(GtestRun, RunsOnlyTheFilteredTests) {
 TEST(GtestRun, ACrashEndsTheRunEarly) {
   const GtestRun run = run_gtest(RUNNER_SAMPLE_GTEST, with_mode(options(), "crash"));
   EXPECT_TRUE(run.ended_early);
-  EXPECT_TRUE(run.tests.empty());
+  EXPECT_TRUE(run.culprit_found);
+  ASSERT_EQ(run.tests.size(), 5u) << "the four cases before the crash, from the journal, then the crash";
+  EXPECT_EQ(run.tests.back().full_name(), "Sample.Crashes");
   EXPECT_NE(run.problem.find("crashed"), std::string::npos) << run.problem;
 }
 
@@ -147,42 +150,103 @@ TEST(GtestRun, ListsTheTestsInOrder) {
   std::vector<std::string> names;
   for (const auto& test : tests) names.push_back(test.full_name());
   EXPECT_EQ(names, (std::vector<std::string>{"Sample.Passes", "Sample.Fails", "Sample.Skips", "Sample.Throws",
-                                             "Sample.Crashes", "Sample.Exits", "Sample.Hangs"}));
+                                             "Sample.Crashes", "Sample.Exits", "Sample.Hangs", "Sample.Aborts"}));
 }
 
 TEST(GtestSuite, UsesOneProcessWhenNothingCrashes) {
   const SuiteResult suite = run_suite(RUNNER_SAMPLE_GTEST, options());
-  EXPECT_FALSE(suite.isolated);
-  EXPECT_EQ(suite.count(TestStatus::kPassed), 4);
+  EXPECT_EQ(suite.runs, 1);
+  EXPECT_EQ(suite.count(TestStatus::kPassed), 5);
   EXPECT_EQ(suite.count(TestStatus::kFailed), 2);
   EXPECT_EQ(suite.count(TestStatus::kSkipped), 1);
-  EXPECT_EQ(suite.graded(), 6);
+  EXPECT_EQ(suite.graded(), 7);
   ASSERT_NE(suite.first_failure(), nullptr);
   EXPECT_EQ(suite.first_failure()->full_name(), "Sample.Fails");
 }
 
-TEST(GtestSuite, FallsBackToOneProcessPerTestToNameTheCrash) {
-  const SuiteResult suite = run_suite(RUNNER_SAMPLE_GTEST, with_mode(options(), "crash"), 20s, 2);
-  EXPECT_TRUE(suite.isolated);
+TEST(GtestSuite, NamesTheCrashKeepsTheResultsBeforeItAndRunsTheRestInANewProcess) {
+  const SuiteResult suite = run_suite(RUNNER_SAMPLE_GTEST, with_mode(options(), "crash"));
+  EXPECT_EQ(suite.runs, 2) << "one process up to the crash, one for the cases after it";
   EXPECT_NE(suite.problem.find("crashed"), std::string::npos) << suite.problem;
-  ASSERT_EQ(suite.tests.size(), 7u);
+  ASSERT_EQ(suite.tests.size(), 8u);
+  EXPECT_EQ(suite.tests[0].full_name(), "Sample.Passes") << "results keep the program's order";
   EXPECT_EQ(find(suite.tests, "Sample.Passes")->status, TestStatus::kPassed);
-  EXPECT_EQ(find(suite.tests, "Sample.Fails")->status, TestStatus::kFailed);
+  const TestResult* fails = find(suite.tests, "Sample.Fails");
+  EXPECT_EQ(fails->status, TestStatus::kFailed);
+  ASSERT_EQ(fails->failures.size(), 1u) << "the journal keeps the failures of the cases before the crash";
+  EXPECT_NE(fails->failures[0].find("sample_gtest.cpp:"), std::string::npos) << fails->failures[0];
+  EXPECT_NE(fails->failures[0].find("one plus one is not three"), std::string::npos) << fails->failures[0];
+  EXPECT_EQ(fails->line, 25);
   EXPECT_EQ(find(suite.tests, "Sample.Skips")->status, TestStatus::kSkipped);
   const TestResult* crashed = find(suite.tests, "Sample.Crashes");
   EXPECT_EQ(crashed->status, TestStatus::kEndedEarly);
+  EXPECT_EQ(crashed->early_end, EarlyEnd::kCrashed);
+  EXPECT_EQ(crashed->signal, SIGSEGV);
   ASSERT_FALSE(crashed->failures.empty());
   EXPECT_NE(crashed->failures[0].find("signal 11"), std::string::npos) << crashed->failures[0];
-  EXPECT_EQ(suite.tests[0].full_name(), "Sample.Passes") << "results keep the program's order";
+  EXPECT_EQ(find(suite.tests, "Sample.Hangs")->status, TestStatus::kPassed) << "the cases after the crash still run";
 }
 
-TEST(GtestSuite, NamesTheTestThatHangs) {
+TEST(GtestSuite, NamesAnAbort) {
+  const SuiteResult suite = run_suite(RUNNER_SAMPLE_GTEST, with_mode(options(), "abort"));
+  ASSERT_EQ(suite.tests.size(), 8u);
+  const TestResult* aborted = find(suite.tests, "Sample.Aborts");
+  EXPECT_EQ(aborted->early_end, EarlyEnd::kCrashed);
+  EXPECT_EQ(aborted->signal, SIGABRT);
+  EXPECT_EQ(suite.count(TestStatus::kPassed), 4);
+}
+
+TEST(GtestSuite, NamesAnExitInTheMiddle) {
+  const SuiteResult suite = run_suite(RUNNER_SAMPLE_GTEST, with_mode(options(), "exit0"));
+  ASSERT_EQ(suite.tests.size(), 8u);
+  const TestResult* exited = find(suite.tests, "Sample.Exits");
+  EXPECT_EQ(exited->status, TestStatus::kEndedEarly);
+  EXPECT_EQ(exited->early_end, EarlyEnd::kExited);
+  EXPECT_EQ(find(suite.tests, "Sample.Hangs")->status, TestStatus::kPassed);
+}
+
+TEST(GtestSuite, EachCaseHasItsOwnTimeLimitAndTheOthersStillRun) {
   GtestOptions o = with_mode(options(), "hang");
-  o.timeout = 1s;
-  const SuiteResult suite = run_suite(RUNNER_SAMPLE_GTEST, o, 1s, 2);
-  EXPECT_TRUE(suite.isolated);
-  EXPECT_EQ(find(suite.tests, "Sample.Hangs")->status, TestStatus::kEndedEarly);
+  o.case_timeout = 1s;
+  const auto started = std::chrono::steady_clock::now();
+  const SuiteResult suite = run_suite(RUNNER_SAMPLE_GTEST, o);
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_LT(took, 20s) << "the case's limit, not the minute it sleeps";
+  const TestResult* hung = find(suite.tests, "Sample.Hangs");
+  ASSERT_NE(hung, nullptr);
+  EXPECT_EQ(hung->status, TestStatus::kEndedEarly);
+  EXPECT_EQ(hung->early_end, EarlyEnd::kTimedOut);
+  EXPECT_EQ(hung->limit, 1s);
+  EXPECT_NE(hung->failures[0].find("did not finish within 1 s"), std::string::npos) << hung->failures[0];
   EXPECT_EQ(find(suite.tests, "Sample.Passes")->status, TestStatus::kPassed);
+  EXPECT_EQ(find(suite.tests, "Sample.Aborts")->status, TestStatus::kPassed) << "the case after the hang still runs";
+  EXPECT_EQ(suite.runs, 2);
+}
+
+TEST(GtestSuite, ReportsProgressAsCasesFinish) {
+  GtestOptions o = options();
+  std::vector<SuiteProgress> seen;
+  o.on_progress = [&](const SuiteProgress& progress) { seen.push_back(progress); };
+  run_suite(RUNNER_SAMPLE_GTEST, with_mode(o, "crash"));
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back().done, 8);
+  EXPECT_EQ(seen.back().total, 8) << "the count goes on across the second process";
+  for (std::size_t i = 1; i < seen.size(); ++i) EXPECT_LE(seen[i - 1].done, seen[i].done);
+}
+
+TEST(GtestSuite, ShouldStopEndsTheRun) {
+  GtestOptions o = with_mode(options(), "hang");
+  o.should_stop = [] { return true; };
+  const SuiteResult suite = run_suite(RUNNER_SAMPLE_GTEST, o);
+  EXPECT_TRUE(suite.stopped);
+  EXPECT_EQ(suite.runs, 1);
+}
+
+TEST(GtestSuite, FiltersLeaveOutTheCasesAlreadyReported) {
+  EXPECT_EQ(filter_excluding("", {}), "");
+  EXPECT_EQ(filter_excluding("", {"A.B", "C.D/0"}), "-A.B:C.D/0");
+  EXPECT_EQ(filter_excluding("A.*", {"A.B"}), "A.*-A.B");
+  EXPECT_EQ(filter_excluding("A.*-A.C", {"A.B"}), "A.*-A.C:A.B");
 }
 
 TEST(GtestOutput, TailLeavesOutGoogleTestsProgressLines) {

@@ -15,6 +15,7 @@ dir = "01_tensors"
 name = "Tensor basics"
 sources = ["tensors.cpp"]
 points = 10
+timeout = 30
 hint = """Look at torch::zeros."""
 
 [exercises.hints]
@@ -60,6 +61,16 @@ TEST(Manifest, ReadsTheExercisesInOrder) {
   EXPECT_EQ(second.points, 0);
   EXPECT_EQ(second.program, "program.cpp");
   EXPECT_TRUE(second.hints.empty());
+}
+
+TEST(Manifest, ATestCasesTimeLimitIsTheExercisesOrTheDefault) {
+  const Manifest manifest = Manifest::parse(kManifest);
+  EXPECT_EQ(manifest.exercises()[0].test_timeout(), std::chrono::seconds(30));
+  EXPECT_EQ(manifest.exercises()[1].test_timeout(), kDefaultTestTimeout);
+  EXPECT_FALSE(manifest.exercises()[1].timeout.has_value());
+  const std::string entry = "[[exercises]]\ndir = \"01_a\"\nname = \"A\"\nsources = [\"a.cpp\"]\n";
+  EXPECT_NE(error_of(entry + "timeout = 0\n").find("exercises/info.toml:5:"), std::string::npos) << error_of(entry + "timeout = 0\n");
+  EXPECT_NE(error_of(entry + "timeout = \"slow\"\n").find("must be a whole number of seconds > 0"), std::string::npos);
 }
 
 TEST(Manifest, KeepsTheHintsInTheManifestsOrderNotAlphabetical) {

@@ -71,6 +71,23 @@ TEST(Process, TimeLimitEndsTheProcessAndWhatItStarted) {
   EXPECT_TRUE(gone) << "the background sleep (pid " << grandchild << ") outlived the time limit";
 }
 
+TEST(Process, ShouldStopEndsTheProcessWhenItSaysSo) {
+  Command command = shell("echo started; sleep 30");
+  const auto start = std::chrono::steady_clock::now();
+  command.should_stop = [&] { return std::chrono::steady_clock::now() - start > 200ms; };
+  const ProcessResult result = run_process(command);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(result.end, ProcessEnd::kStopped);
+  EXPECT_EQ(result.describe(), "stopped");
+  EXPECT_EQ(result.output, "started\n");
+}
+
+TEST(Process, FormatsSecondsForMessages) {
+  EXPECT_EQ(format_seconds(5000ms), "5 s");
+  EXPECT_EQ(format_seconds(500ms), "0.5 s");
+  EXPECT_EQ(format_seconds(75400ms), "75 s");
+}
+
 TEST(Process, TruncatesLongOutputKeepingItsBeginningAndEnd) {
   Command command = shell("echo BEGIN; head -c 200000 /dev/zero | tr '\\0' x; echo; echo END");
   command.max_output = 1000;

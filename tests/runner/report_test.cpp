@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
+
 using namespace workbook::runner;
 
 namespace {
@@ -76,6 +78,35 @@ TEST(Report, FindsTheFunctionATestChecks) {
   EXPECT_EQ(function_for_test(functions, "TensorBasics.Meaningless"), "") << "a word must end where the name does";
   EXPECT_EQ(function_for_test(functions, "TensorBasics.SomethingElse"), "");
   EXPECT_EQ(function_for_test(functions, ""), "");
+}
+
+TEST(Report, AnEarlyEndNamesTheFunctionAndWhatToLookFor) {
+  TestResult hung = test("Devices/TensorBasics", "ZerosInt64/Cpu", TestStatus::kEndedEarly);
+  hung.early_end = EarlyEnd::kTimedOut;
+  hung.limit = std::chrono::seconds(5);
+  EXPECT_EQ(early_end_message(hung, "zeros_int64", "TensorBasics.ZerosInt64"),
+            "`zeros_int64` did not return within 5 s (test TensorBasics.ZerosInt64): an endless loop? a loop "
+            "condition that never changes?");
+  EXPECT_EQ(early_end_message(hung, "", "TensorBasics.ZerosInt64").rfind("This test did not finish within 5 s", 0), 0u);
+  EXPECT_EQ(backtrace_advice(hung, "build/dev/exercises/01_tensors_test"),
+            "to see where it loops: gdb -q -ex run --args build/dev/exercises/01_tensors_test "
+            "--gtest_filter=Devices/TensorBasics.ZerosInt64/Cpu   then Ctrl-C and bt");
+
+  TestResult crashed = hung;
+  crashed.early_end = EarlyEnd::kCrashed;
+  crashed.signal = SIGSEGV;
+  const std::string segfault = early_end_message(crashed, "zeros_int64", "TensorBasics.ZerosInt64");
+  EXPECT_EQ(segfault.rfind("`zeros_int64` crashed the test program (test TensorBasics.ZerosInt64) with a segmentation "
+                           "fault: a null or dangling pointer?", 0), 0u) << segfault;
+  EXPECT_EQ(backtrace_advice(crashed, "t"), "to see where: gdb -q -batch -ex run -ex bt --args t "
+                                            "--gtest_filter=Devices/TensorBasics.ZerosInt64/Cpu");
+  crashed.signal = SIGABRT;
+  EXPECT_NE(early_end_message(crashed, "f", "T.F").find("with abort: std::abort()"), std::string::npos);
+
+  TestResult exited = hung;
+  exited.early_end = EarlyEnd::kExited;
+  EXPECT_NE(early_end_message(exited, "f", "T.F").find("`f` ended the test program in the middle (test T.F): does it "
+                                                       "call exit()"), std::string::npos);
 }
 
 TEST(Report, SummarizesASuite) {

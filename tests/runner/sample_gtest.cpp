@@ -1,8 +1,11 @@
 // A GoogleTest program whose behaviour the runner's tests choose with SAMPLE_MODE:
 // unset: one passing, one failing, one skipped, one throwing test; "crash": Crashes dies of
-// SIGSEGV; "exit" / "exit0": Exits calls exit(3) / exit(0) in the middle; "hang": Hangs sleeps
-// for a minute.
+// SIGSEGV; "exit" / "exit0": Exits calls exit(3) / exit(0) in the middle; "abort": Aborts calls
+// std::abort(); "hang": Hangs sleeps
+// for a minute. Its main() is the workbook's own (the runner's time limit and journal).
 #include <gtest/gtest.h>
+
+#include "watchdog.h"
 
 #include <chrono>
 #include <csignal>
@@ -32,4 +35,13 @@ TEST(Sample, Exits) {
 TEST(Sample, Hangs) {
   if (mode() == "hang") std::this_thread::sleep_for(std::chrono::seconds(60));
 }
+TEST(Sample, Aborts) {
+  if (mode() == "abort") std::abort();
+}
 TEST(Sample, DISABLED_NeverRuns) {}
+
+int main(int argc, char** argv) {
+  workbook::test::install_runner_listeners(argc, argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}

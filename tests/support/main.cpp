@@ -1,6 +1,8 @@
-// The main() of every test program: deliberate runtime settings, then GoogleTest.
+// The main() of every test program: deliberate runtime settings, the runner's time limit and
+// journal (watchdog.h), then GoogleTest.
 #include <gtest/gtest.h>
 
+#include "watchdog.h"
 #include "workbook/runtime.h"
 
 #include <cstdlib>
@@ -13,6 +15,7 @@ int main(int argc, char** argv) {
 #endif
   // Tests run as many processes in parallel: one intra-op thread each unless WORKBOOK_THREADS says.
   workbook::init_runtime(/*default_threads=*/1);
+  workbook::test::install_runner_listeners(argc, argv);
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

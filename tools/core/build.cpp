@@ -208,6 +208,7 @@ ProcessResult build_targets(const fs::path& build_dir, const std::vector<std::st
   }
   command.capture = options.capture;
   command.max_output = std::size_t{8} << 20;
+  command.should_stop = options.should_stop;
   if (options.on_line) {
     auto pending = std::make_shared<std::string>();
     auto on_line = options.on_line;

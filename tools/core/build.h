@@ -40,6 +40,8 @@ struct BuildOptions {
   /// Called with every complete line of output as it arrives (progress display, streaming).
   std::function<void(std::string_view)> on_line;
   bool capture = true;     ///< false: the output goes straight to the terminal
+  /// Polled while it builds (when capturing): returning true ends the build (kStopped).
+  std::function<bool()> should_stop;
 };
 
 /// `cmake --build build_dir [--target targets...]` (every target when `targets` is empty).

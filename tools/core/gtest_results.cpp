@@ -7,9 +7,8 @@
 #include <algorithm>
 #include <atomic>
 #include <fstream>
-#include <mutex>
+#include <optional>
 #include <sstream>
-#include <thread>
 
 namespace workbook::runner {
 namespace {
@@ -159,7 +158,8 @@ std::string output_tail(std::string_view output, int max_lines) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.rfind("[==========]", 0) == 0 || line.rfind("[----------]", 0) == 0 || line.rfind("[ RUN      ]", 0) == 0 ||
         line.rfind("[       OK ]", 0) == 0 || line.rfind("Note: Google Test filter", 0) == 0 ||
-        line.rfind("Running main() from", 0) == 0 || line.rfind("[  PASSED  ]", 0) == 0) {
+        line.rfind("Running main() from", 0) == 0 || line.rfind("[  PASSED  ]", 0) == 0 ||
+        line.rfind("[ TIMEOUT  ]", 0) == 0) {
       continue;
     }
     kept.push_back(line);
@@ -172,67 +172,227 @@ std::string output_tail(std::string_view output, int max_lines) {
   return tail;
 }
 
-GtestRun run_gtest(const fs::path& executable, const GtestOptions& options) {
-  GtestRun run;
-  const fs::path report = scratch_file(options.scratch_dir, "gtest");
-  const fs::path premature = fs::path(report).replace_extension(".premature-exit");
-  std::error_code ignored;
-  fs::remove(report, ignored);
-  fs::remove(premature, ignored);
+namespace {
 
+using Clock = std::chrono::steady_clock;
+
+/// A runner-side limit on top of the program's own (watchdog.h): how much longer than a test
+/// case's limit a program may go without a word from GoogleTest before the runner ends it.
+constexpr std::chrono::seconds kBackstopGrace{10};
+
+/// Follows GoogleTest's console output for the progress display and the backstop; results
+/// never come from it (they come from the report and the journal).
+class ConsoleWatch {
+ public:
+  ConsoleWatch() : last_event_(Clock::now()) {}
+
+  void feed(std::string_view chunk) {
+    pending_.append(chunk);
+    std::size_t newline;
+    while ((newline = pending_.find('\n')) != std::string::npos) {
+      line(std::string_view(pending_).substr(0, newline));
+      pending_.erase(0, newline + 1);
+    }
+  }
+
+  int total() const { return total_; }
+  int finished() const { return finished_; }
+  /// When GoogleTest last printed one of its lines (or the program started).
+  Clock::time_point last_event() const { return last_event_; }
+
+ private:
+  void line(std::string_view text) {
+    if (text.rfind("[", 0) != 0 || text.size() < 12 || text[11] != ']') return;
+    last_event_ = Clock::now();
+    const std::string_view tag = text.substr(0, 12);
+    if (tag == "[==========]") {
+      const std::string_view running = "[==========] Running ";
+      if (text.rfind(running, 0) == 0) total_ = std::atoi(std::string(text.substr(running.size())).c_str());
+      else if (total_ >= 0) summary_ = true;  // "N tests from M test suites ran.": the summary follows
+    } else if (!summary_ && (tag == "[       OK ]" || tag == "[  FAILED  ]" || tag == "[  SKIPPED ]")) {
+      ++finished_;
+    }
+  }
+
+  std::string pending_;
+  int total_ = -1;
+  int finished_ = 0;
+  bool summary_ = false;
+  Clock::time_point last_event_;
+};
+
+/// What a test program's journal says (tests/support/watchdog.h).
+struct Journal {
+  bool present = false;
+  std::vector<TestResult> finished;     ///< the cases that ended, in order
+  std::optional<TestResult> running;    ///< the case that started and did not end
+  std::chrono::milliseconds timed_out{0};  ///< the limit `running` ran past (the watchdog ended it)
+};
+
+TestResult journal_test(const json& event) {
+  TestResult test;
+  test.suite = event.value("suite", "");
+  test.name = event.value("name", "");
+  return test;
+}
+
+TestResult journal_result(const json& event) {
+  TestResult test = journal_test(event);
+  test.file = event.value("file", "");
+  test.line = event.value("line", 0);
+  test.time = std::chrono::milliseconds(event.value("time_ms", 0LL));
+  const std::string result = event.value("result", "failed");
+  test.status = result == "passed" ? TestStatus::kPassed : result == "skipped" ? TestStatus::kSkipped : TestStatus::kFailed;
+  for (const auto& message : event.value("messages", json::array())) {
+    if (message.is_string()) test.failures.push_back(repair_gtest_text(message.get<std::string>()));
+  }
+  return test;
+}
+
+Journal read_journal(const fs::path& file) {
+  Journal journal;
+  std::ifstream in(file);
+  journal.present = static_cast<bool>(in);
+  for (std::string line; std::getline(in, line);) {
+    json event;
+    try {
+      event = json::parse(line);
+    } catch (const json::exception&) {
+      continue;  // a line cut short by the end of the program
+    }
+    if (!event.is_object()) continue;
+    const std::string kind = event.value("event", "");
+    if (kind == "start") {
+      journal.running = journal_test(event);
+      journal.timed_out = std::chrono::milliseconds(0);
+    } else if (kind == "end") {
+      journal.finished.push_back(journal_result(event));
+      journal.running.reset();
+    } else if (kind == "timeout") {
+      journal.timed_out = std::chrono::milliseconds(event.value("limit_ms", 0LL));
+    }
+  }
+  return journal;
+}
+
+/// `running` as the case that ended its program: how, in words, and the program's last output.
+TestResult ended_early(TestResult running, const ProcessResult& p, std::chrono::milliseconds limit, bool premature) {
+  running.status = TestStatus::kEndedEarly;
+  running.last_output = output_tail(p.output);
+  std::string how;
+  if (limit.count() > 0) {
+    running.early_end = EarlyEnd::kTimedOut;
+    running.limit = limit;
+    how = "did not finish within " + format_seconds(limit) + " (its time limit): an endless loop, or waiting for something?";
+  } else if (p.end == ProcessEnd::kSignaled) {
+    running.early_end = EarlyEnd::kCrashed;
+    running.signal = p.signal;
+    how = "crashed the test program: " + p.describe();
+  } else {
+    running.early_end = EarlyEnd::kExited;
+    how = "ended the test program in the middle (" + p.describe() + ")" +
+          (premature ? ": does the code call exit() or std::terminate?" : "");
+  }
+  running.failures = {"unknown file\n" + how + (running.last_output.empty() ? "" : "\nits last output:\n" + running.last_output)};
+  return running;
+}
+
+/// What happened to a program that wrote no complete report, in words.
+std::string early_end_problem(const ProcessResult& p, bool premature_exit) {
+  if (p.end == ProcessEnd::kTimedOut) return "the test program " + p.describe() + " (an endless loop, or waiting for something?)";
+  if (p.end == ProcessEnd::kSignaled) return "the test program crashed: " + p.describe();
+  if (p.end != ProcessEnd::kExited) return "the test program " + p.describe();
+  if (premature_exit) {
+    return "the test program exited in the middle of a test (" + p.describe() +
+           "): does the code call exit(), abort() or std::terminate?";
+  }
+  return "the test program ended (" + p.describe() + ") without writing its results";
+}
+
+/// The Command that runs `executable` once with its report at `report` and its journal at `journal`.
+Command gtest_command(const fs::path& executable, const GtestOptions& options, const fs::path& report,
+                      const fs::path& premature, const fs::path& journal) {
   Command command;
   command.argv = {executable.string(), "--gtest_output=json:" + report.string(), "--gtest_color=no"};
   if (!options.filter.empty()) command.argv.push_back("--gtest_filter=" + options.filter);
   command.cwd = options.cwd;
   command.env = options.env;
   command.env.emplace_back("TEST_PREMATURE_EXIT_FILE", premature.string());
+  command.env.emplace_back("WORKBOOK_TEST_JOURNAL", journal.string());
+  if (options.case_timeout.count() > 0) {
+    command.env.emplace_back("WORKBOOK_TEST_TIMEOUT", std::to_string(options.case_timeout.count() / 1000.0));
+  }
   // Settings from the learner's shell must not change what runs.
   command.unset_env = {"GTEST_FILTER", "GTEST_OUTPUT", "GTEST_BRIEF", "GTEST_REPEAT", "GTEST_SHUFFLE",
                        "GTEST_TOTAL_SHARDS", "GTEST_SHARD_INDEX", "GTEST_ALSO_RUN_DISABLED_TESTS"};
+  if (options.case_timeout.count() == 0) command.unset_env.push_back("WORKBOOK_TEST_TIMEOUT");
   command.timeout = options.timeout;
   command.max_output = std::size_t{1} << 20;
-  run.process = run_process(command);
+  return command;
+}
 
-  const bool premature_exit = fs::exists(premature);
-  const bool have_report = fs::exists(report);
-  std::string report_text = have_report ? read_file(report) : std::string();
-  fs::remove(report, ignored);
-  fs::remove(premature, ignored);
-
-  const ProcessResult& p = run.process;
-  if (p.end != ProcessEnd::kExited) {
-    run.ended_early = true;
-    if (p.end == ProcessEnd::kTimedOut) {
-      run.problem = "the test program " + p.describe() + " (an endless loop, or waiting for something?)";
-    } else if (p.end == ProcessEnd::kSignaled) {
-      run.problem = "the test program crashed: " + p.describe();
-    } else {
-      run.problem = "the test program " + p.describe();
+/// Runs `command`, reporting progress and ending a program that says nothing for longer than a
+/// case's limit allows; `backstop` tells whether that happened.
+ProcessResult run_watched(Command command, const GtestOptions& options, bool& backstop) {
+  ConsoleWatch console;
+  const auto started = Clock::now();
+  auto last_report = started;
+  auto report = [&] {
+    last_report = Clock::now();
+    if (options.on_progress) {
+      options.on_progress(SuiteProgress{console.finished(), console.total(),
+                                        std::chrono::duration_cast<std::chrono::milliseconds>(last_report - started)});
     }
-    return run;
-  }
-  if (premature_exit) {
-    run.ended_early = true;
-    run.problem = "the test program exited in the middle of a test (" + p.describe() +
-                  "): does the code call exit(), abort() or std::terminate?";
-    return run;
-  }
-  if (!have_report) {
-    run.ended_early = true;
-    run.problem = "the test program ended (" + p.describe() + ") without writing its results";
-    return run;
-  }
+  };
+  command.on_output = [&](std::string_view chunk) {
+    const int before = console.finished();
+    console.feed(chunk);
+    if (console.finished() != before) report();
+  };
+  command.should_stop = [&] {
+    const auto now = Clock::now();
+    if (now - last_report >= std::chrono::seconds(1)) report();
+    if (options.case_timeout.count() > 0 && now - console.last_event() > options.case_timeout + kBackstopGrace) {
+      backstop = true;
+      return true;
+    }
+    return options.should_stop && options.should_stop();
+  };
+  ProcessResult result = run_process(command);
+  if (backstop) result.end = ProcessEnd::kTimedOut;
+  return result;
+}
+
+/// The results of a program that ended early, from its journal.
+void read_early_end(GtestRun& run, const fs::path& journal_file, bool premature_exit, bool backstop,
+                    const GtestOptions& options) {
+  const ProcessResult& p = run.process;
+  run.ended_early = true;
+  run.problem = early_end_problem(p, premature_exit);
+  if (p.end == ProcessEnd::kInterrupted || p.end == ProcessEnd::kStopped || p.end == ProcessEnd::kFailedToStart) return;
+  Journal journal = read_journal(journal_file);
+  run.tests = std::move(journal.finished);
+  if (!journal.running) return;
+  auto limit = journal.timed_out;
+  if (limit.count() == 0 && p.end == ProcessEnd::kTimedOut) limit = backstop ? options.case_timeout : options.timeout;
+  run.tests.push_back(ended_early(*journal.running, p, limit, premature_exit));
+  run.culprit_found = true;
+}
+
+/// The results of a program that wrote its report.
+void read_report(GtestRun& run, const std::string& report_text) {
+  const ProcessResult& p = run.process;
   try {
     run.tests = parse_gtest_report(report_text);
   } catch (const GtestReportError& error) {
     run.ended_early = true;
     run.problem = std::string(error.what()) + " (the test program: " + p.describe() + ")";
-    return run;
+    return;
   }
   if (p.exit_code != 0 && p.exit_code != 1) {
     run.ended_early = true;
     run.problem = "the test program ended with " + p.describe() + " after running its tests";
-    return run;
+    return;
   }
   const bool any_failed = std::any_of(run.tests.begin(), run.tests.end(),
                                       [](const TestResult& t) { return t.status == TestStatus::kFailed; });
@@ -246,6 +406,29 @@ GtestRun run_gtest(const fs::path& executable, const GtestOptions& options) {
                                output_tail(p.output));
     run.tests.push_back(std::move(outside));
   }
+}
+
+}  // namespace
+
+GtestRun run_gtest(const fs::path& executable, const GtestOptions& options) {
+  GtestRun run;
+  const fs::path report = scratch_file(options.scratch_dir, "gtest");
+  const fs::path premature = fs::path(report).replace_extension(".premature-exit");
+  const fs::path journal = fs::path(report).replace_extension(".journal");
+  std::error_code ignored;
+  for (const auto& file : {report, premature, journal}) fs::remove(file, ignored);
+
+  bool backstop = false;
+  run.process = run_watched(gtest_command(executable, options, report, premature, journal), options, backstop);
+  const bool premature_exit = fs::exists(premature);
+  const bool have_report = fs::exists(report);
+  const std::string report_text = have_report ? read_file(report) : std::string();
+  if (run.process.end != ProcessEnd::kExited || premature_exit || !have_report) {
+    read_early_end(run, journal, premature_exit, backstop, options);
+  } else {
+    read_report(run, report_text);
+  }
+  for (const auto& file : {report, premature, journal}) fs::remove(file, ignored);
   return run;
 }
 
@@ -283,84 +466,56 @@ const TestResult* SuiteResult::first_failure() const {
   return nullptr;
 }
 
-SuiteResult run_suite(const fs::path& executable, const GtestOptions& options, std::chrono::milliseconds case_timeout,
-                      int jobs) {
+std::string filter_excluding(const std::string& filter, const std::vector<std::string>& excluded) {
+  if (excluded.empty()) return filter;
+  std::string names;
+  for (const auto& name : excluded) names += (names.empty() ? "" : ":") + name;
+  if (filter.find('-') != std::string::npos) return filter + ":" + names;
+  return filter + "-" + names;
+}
+
+SuiteResult run_suite(const fs::path& executable, const GtestOptions& options) {
   SuiteResult suite;
-  GtestRun whole = run_gtest(executable, options);
-  suite.process = whole.process;
-  if (!whole.ended_early) {
-    suite.tests = std::move(whole.tests);
-    return suite;
-  }
-  if (whole.process.end == ProcessEnd::kInterrupted || interrupt_requested()) {
-    suite.interrupted = true;
-    suite.problem = "interrupted";
-    return suite;
-  }
-  if (whole.process.end == ProcessEnd::kFailedToStart) {
-    suite.problem = whole.problem;
-    return suite;
-  }
-
-  // One process per test case, so that each test gets its own result.
-  suite.isolated = true;
-  suite.problem = whole.problem;
-  std::vector<TestResult> listed;
-  try {
-    listed = list_gtest(executable, options);
-  } catch (const GtestReportError& error) {
-    TestResult start_up;
-    start_up.suite = "(test program)";
-    start_up.name = "start-up";
-    start_up.status = TestStatus::kEndedEarly;
-    start_up.failures.push_back("unknown file\n" + whole.problem + " before running any test:\n" +
-                                output_tail(whole.process.output));
-    suite.tests.push_back(std::move(start_up));
-    return suite;
-  }
-
-  std::vector<TestResult> results(listed.size());
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    while (!interrupt_requested()) {
-      const std::size_t i = next++;
-      if (i >= listed.size()) return;
-      GtestOptions one = options;
-      one.filter = listed[i].full_name();
-      one.timeout = case_timeout;
-      GtestRun run = run_gtest(executable, one);
-      TestResult result = listed[i];
-      result.failures.clear();
-      if (run.ended_early) {
-        result.status = TestStatus::kEndedEarly;
-        result.time = run.process.duration;
-        std::string message = run.problem;
-        const std::string tail = output_tail(run.process.output);
-        if (!tail.empty()) message += "\nits last output:\n" + tail;
-        result.failures.push_back("unknown file\n" + message);
-      } else {
-        const auto found = std::find_if(run.tests.begin(), run.tests.end(),
-                                        [&](const TestResult& t) { return t.full_name() == result.full_name(); });
-        if (found == run.tests.end()) {
-          result.status = TestStatus::kEndedEarly;
-          result.failures.push_back("unknown file\nthe test did not run when asked for on its own");
-        } else {
-          result = *found;
-        }
-      }
-      results[i] = std::move(result);
+  const auto started = Clock::now();
+  std::vector<std::string> excluded;  // the cases already reported: left out of the next run
+  while (true) {
+    GtestOptions pass = options;
+    pass.filter = filter_excluding(options.filter, excluded);
+    const int done_before = static_cast<int>(suite.tests.size());
+    if (options.on_progress) {
+      pass.on_progress = [&](const SuiteProgress& progress) {
+        options.on_progress(SuiteProgress{
+            done_before + progress.done, progress.total < 0 ? -1 : done_before + progress.total,
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started)});
+      };
     }
-  };
-  const int threads = std::max(1, std::min<int>(jobs, static_cast<int>(listed.size())));
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
-  for (auto& thread : pool) thread.join();
-  if (interrupt_requested()) {
-    suite.interrupted = true;
-    return suite;
+    GtestRun run = run_gtest(executable, pass);
+    if (suite.runs++ == 0) suite.process = run.process;
+    bool repeated = false;  // a case the filter failed to leave out: never loop on it
+    for (auto& test : run.tests) {
+      repeated = repeated || std::find(excluded.begin(), excluded.end(), test.full_name()) != excluded.end();
+      excluded.push_back(test.full_name());
+      suite.tests.push_back(std::move(test));
+    }
+    if (!run.ended_early) return suite;
+    if (suite.problem.empty()) suite.problem = run.problem;
+    suite.interrupted = run.process.end == ProcessEnd::kInterrupted || interrupt_requested();
+    suite.stopped = run.process.end == ProcessEnd::kStopped;
+    if (suite.interrupted || suite.stopped || repeated || run.process.end == ProcessEnd::kFailedToStart) return suite;
+    if (!run.culprit_found) {
+      // It ended outside any test case (start-up, clean-up), or it keeps no journal.
+      TestResult outside;
+      outside.suite = "(test program)";
+      outside.name = suite.tests.empty() ? "start-up" : "outside any test";
+      outside.status = TestStatus::kEndedEarly;
+      outside.last_output = output_tail(run.process.output);
+      outside.failures.push_back("unknown file\n" + run.problem +
+                                 (suite.tests.empty() ? " before running any test" : " outside any test") + ":\n" +
+                                 outside.last_output);
+      suite.tests.push_back(std::move(outside));
+      return suite;
+    }
   }
-  suite.tests = std::move(results);
-  return suite;
 }
 
 }  // namespace workbook::runner

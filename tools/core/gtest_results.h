@@ -5,14 +5,17 @@
 /// incomplete, or the premature-exit file GoogleTest leaves behind when a test calls exit()
 /// (TEST_PREMATURE_EXIT_FILE), means "the process ended early" — never a pass.
 ///
-/// run_suite() runs all of an exercise's tests in one process (fast: LibTorch loads once) and
-/// falls back to one process per test case only when that process dies, so that the learner
-/// still sees which test crashed, hung or exited.
+/// run_suite() runs all of an exercise's tests in one process (fast: LibTorch loads once), each
+/// case under its own time limit. When a case hangs, crashes or exits, the program's journal
+/// (tests/support/watchdog.h) names it and keeps the results before it, and a new process goes on
+/// with the cases after it: the learner sees which test crashed, hung or exited, and every other
+/// result, within seconds.
 
 #include "process.h"
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -32,6 +35,14 @@ enum class TestStatus {
 /// "passed", "failed", "skipped", "ended early".
 std::string to_string(TestStatus status);
 
+/// How a test case that ended early (kEndedEarly) ended.
+enum class EarlyEnd {
+  kNone,      ///< it did not end early
+  kTimedOut,  ///< it ran past its time limit
+  kCrashed,   ///< a signal killed the test program (SIGSEGV, SIGABRT, ...): see TestResult::signal
+  kExited,    ///< the program exited in the middle of it (exit(), or an unexplained end)
+};
+
 /// One test case's outcome.
 struct TestResult {
   std::string suite;  ///< as GoogleTest names it: "Devices/TensorBasics" or "Manifest"
@@ -40,9 +51,13 @@ struct TestResult {
   int line = 0;       ///< the line of its TEST/TEST_P
   TestStatus status = TestStatus::kFailed;
   /// One entry per failed assertion: GoogleTest's "file:line\nmessage" (or, for kEndedEarly,
-  /// how the process ended and the end of its output).
+  /// "unknown file\n" and how the process ended, then the end of its output).
   std::vector<std::string> failures;
   std::chrono::milliseconds time{0};
+  EarlyEnd early_end = EarlyEnd::kNone;  ///< for kEndedEarly: how
+  int signal = 0;                        ///< for kCrashed: the signal
+  std::chrono::milliseconds limit{0};    ///< for kTimedOut: the limit it ran past
+  std::string last_output;               ///< for kEndedEarly: the program's last lines of output
 
   /// "Devices/TensorBasics.ZerosInt64/Cpu": what --gtest_filter takes.
   std::string full_name() const { return suite + "." + name; }
@@ -59,24 +74,41 @@ class GtestReportError : public std::runtime_error {
 /// Disabled tests (not run) are left out. Throws GtestReportError.
 std::vector<TestResult> parse_gtest_report(std::string_view json);
 
+/// Where a suite's run stands, for a progress display.
+struct SuiteProgress {
+  int done = 0;                          ///< test cases finished (including skipped and ended early)
+  int total = -1;                        ///< test cases to run; -1 until the program says
+  std::chrono::milliseconds elapsed{0};  ///< since the suite started
+};
+
 /// How to run a test program.
 struct GtestOptions {
   std::string filter;                        ///< --gtest_filter; empty runs every test
-  std::chrono::milliseconds timeout{300000}; ///< limit for the whole process
+  /// Limit of one test case (zero: none). The program enforces it (WORKBOOK_TEST_TIMEOUT, see
+  /// tests/support/watchdog.h); the runner ends a program that shows no progress for longer.
+  std::chrono::milliseconds case_timeout{0};
+  std::chrono::milliseconds timeout{0};      ///< limit for the whole process (zero: none)
   std::filesystem::path scratch_dir;         ///< where report files go (default: the system's temp dir)
   std::filesystem::path cwd;                 ///< working directory; empty keeps the runner's
   std::vector<std::pair<std::string, std::string>> env;  ///< extra environment
+  /// Polled while the program runs: returning true ends the run (the result says `stopped`).
+  std::function<bool()> should_stop;
+  /// Called as test cases finish, and about once a second in between.
+  std::function<void(const SuiteProgress&)> on_progress;
 };
 
 /// One run of a test program.
 struct GtestRun {
-  std::vector<TestResult> tests;  ///< what the report says (empty when it ended early)
+  /// What the report says; when the program ended early, what its journal says instead: the
+  /// cases that finished, then the one that was running, kEndedEarly (when one was).
+  std::vector<TestResult> tests;
   bool ended_early = false;       ///< no complete report: crash, time limit, exit() in a test, ...
+  bool culprit_found = false;     ///< ended early inside a test case: the last of `tests`
   std::string problem;            ///< when ended_early: what happened, in words
   ProcessResult process;          ///< how the process ended and its (truncated) output
 };
 
-/// Runs `executable` once with a JSON report and reads it.
+/// Runs `executable` once with a JSON report and its journal, and reads them.
 GtestRun run_gtest(const std::filesystem::path& executable, const GtestOptions& options);
 
 /// The tests `executable` holds (--gtest_list_tests), in order. Throws GtestReportError with the
@@ -86,10 +118,11 @@ std::vector<TestResult> list_gtest(const std::filesystem::path& executable, cons
 /// All of a suite's results, however they were obtained.
 struct SuiteResult {
   std::vector<TestResult> tests;  ///< in the program's order
-  bool isolated = false;          ///< the one-process run died; these come from one process per test
-  std::string problem;            ///< why it was isolated, or why there are no results at all
+  std::string problem;            ///< the first early end, in words, or why there are no results at all
   bool interrupted = false;       ///< Ctrl-C arrived: the results are incomplete
-  ProcessResult process;          ///< the one-process run
+  bool stopped = false;           ///< GtestOptions::should_stop ended it: the results are incomplete
+  int runs = 0;                   ///< processes started: one, plus one per case that ended early
+  ProcessResult process;          ///< the first run
 
   int count(TestStatus status) const;
   /// Tests that ran: passed + failed + ended early (skipped ones are left out).
@@ -98,10 +131,13 @@ struct SuiteResult {
   const TestResult* first_failure() const;
 };
 
-/// Runs every test of `executable` in one process; when that process ends early, runs each test
-/// in its own process (`jobs` at a time, each with `case_timeout`) so each gets its own result.
-SuiteResult run_suite(const std::filesystem::path& executable, const GtestOptions& options,
-                      std::chrono::milliseconds case_timeout = std::chrono::seconds(60), int jobs = 2);
+/// Runs every test of `executable` in one process. When a case ends that process early (it
+/// runs past options.case_timeout, crashes or exits), the results of the cases before it are
+/// kept, it is reported kEndedEarly, and a new process runs the cases not yet run.
+SuiteResult run_suite(const std::filesystem::path& executable, const GtestOptions& options);
+
+/// `filter` (a --gtest_filter) with the test cases `excluded` left out.
+std::string filter_excluding(const std::string& filter, const std::vector<std::string>& excluded);
 
 /// Undoes GoogleTest's JSON escaping of non-ASCII text: it writes each byte of a UTF-8 character
 /// as a separate "\u00XX", so "—" arrives as "â\u0080\u0094". Text that was not mangled that way

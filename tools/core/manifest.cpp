@@ -94,6 +94,19 @@ std::vector<std::string> get_sources(const toml::table& table, const std::string
   return files;
 }
 
+/// The entry's `timeout`, one test case's time limit, when it gives one.
+std::optional<std::chrono::seconds> get_timeout(const toml::table& table, const std::string& named,
+                                                const std::string& source_name) {
+  const toml::node* timeout = table.get("timeout");
+  if (timeout == nullptr) return std::nullopt;
+  const auto* seconds = timeout->as_integer();
+  if (seconds == nullptr || seconds->get() <= 0) {
+    throw ManifestError(where(source_name, timeout->source()) + ": `timeout` of " + named +
+                        " must be a whole number of seconds > 0 (one test case's time limit)");
+  }
+  return std::chrono::seconds(seconds->get());
+}
+
 /// The entry's [exercises.hints], in the order the manifest lists them (the functions' order).
 std::vector<FunctionHint> get_hints(const toml::table& table, const std::string& named, const std::string& source_name) {
   std::vector<FunctionHint> result;
@@ -177,6 +190,7 @@ Manifest Manifest::parse(std::string_view text, const std::string& source_name) 
       exercise.points = static_cast<int>(value->get());
     }
 
+    exercise.timeout = get_timeout(*table, named, source_name);
     exercise.hints = get_hints(*table, named, source_name);
     manifest.exercises_.push_back(std::move(exercise));
   }

@@ -10,10 +10,12 @@
 ///     program = "program.cpp"          # optional
 ///     points = 10
 ///     hint = """One paragraph for the whole exercise."""
+///     timeout = 60       # optional: seconds one test case may run (default kDefaultTestTimeout)
 ///
 ///     [exercises.hints]
 ///     zeros_int64 = "torch::zeros takes the sizes and a dtype, or TensorOptions."
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
@@ -30,6 +32,11 @@ class ManifestError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// How long one test case may run when the manifest gives its exercise no `timeout`: the one
+/// default of `check`, `watch`, `verify` and `grade` (the build's CTest limit follows it, see
+/// WORKBOOK_TEST_TIMEOUT in CMakeLists.txt). A case past its limit counts as hanging.
+inline constexpr std::chrono::seconds kDefaultTestTimeout{5};
+
 /// The hint for one function of an exercise.
 struct FunctionHint {
   std::string function;  ///< the function's name, as in the header
@@ -45,6 +52,10 @@ struct Exercise {
   int points = 0;                    ///< maximum points when graded
   std::string hint;                  ///< the hint for the whole exercise
   std::vector<FunctionHint> hints;   ///< per-function hints, in the order the manifest lists them
+  std::optional<std::chrono::seconds> timeout;  ///< `timeout`: one test case's limit, when given
+
+  /// How long one test case may run: `timeout`, else kDefaultTestTimeout.
+  std::chrono::seconds test_timeout() const { return timeout.value_or(kDefaultTestTimeout); }
 
   /// The number learners type: the digits before the first '_' ("01"), or dir itself.
   std::string number() const;

@@ -76,12 +76,12 @@ void signal_group(pid_t pid, bool own_group, int sig) {
   }
 }
 
+}  // namespace
+
 std::string signal_name(int sig) {
   const char* description = strsignal(sig);
   return description != nullptr ? description : "unknown signal";
 }
-
-}  // namespace
 
 std::string ProcessResult::describe() const {
   std::ostringstream out;
@@ -92,18 +92,26 @@ std::string ProcessResult::describe() const {
     case ProcessEnd::kSignaled:
       out << "killed by signal " << signal << " (" << signal_name(signal) << ")";
       break;
-    case ProcessEnd::kTimedOut: {
-      const auto seconds = duration.count() / 1000.0;
-      out << "timed out after " << (seconds < 10 ? std::round(seconds * 10) / 10 : std::round(seconds)) << " s";
+    case ProcessEnd::kTimedOut:
+      out << "timed out after " << format_seconds(duration);
       break;
-    }
     case ProcessEnd::kInterrupted:
       out << "interrupted";
+      break;
+    case ProcessEnd::kStopped:
+      out << "stopped";
       break;
     case ProcessEnd::kFailedToStart:
       out << "could not start: " << error;
       break;
   }
+  return out.str();
+}
+
+std::string format_seconds(std::chrono::milliseconds duration) {
+  const double seconds = duration.count() / 1000.0;
+  std::ostringstream out;
+  out << (seconds < 10 ? std::round(seconds * 10) / 10 : std::round(seconds)) << " s";
   return out.str();
 }
 
@@ -167,10 +175,207 @@ bool sleep_unless_interrupted(std::chrono::milliseconds duration) {
   return false;
 }
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// What execve needs, prepared before fork: between fork and exec only async-signal-safe calls
+/// are allowed (the runner may have threads).
+struct ExecSpec {
+  std::string program;
+  std::string cwd;
+  std::vector<std::string> args, env;
+  std::vector<char*> argv, envp;
+};
+
+ExecSpec prepare_exec(const Command& command, const std::filesystem::path& program) {
+  ExecSpec spec;
+  spec.program = program.string();
+  spec.cwd = command.cwd.string();
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view item(*entry);
+    const std::string name(item.substr(0, item.find('=')));
+    bool replaced = false;
+    for (const auto& [key, value] : command.env) replaced = replaced || key == name;
+    for (const auto& key : command.unset_env) replaced = replaced || key == name;
+    if (!replaced) spec.env.emplace_back(item);
+  }
+  for (const auto& [key, value] : command.env) spec.env.push_back(key + "=" + value);
+  spec.args = command.argv;
+  for (auto& item : spec.env) spec.envp.push_back(item.data());
+  spec.envp.push_back(nullptr);
+  for (auto& arg : spec.args) spec.argv.push_back(arg.data());
+  spec.argv.push_back(nullptr);
+  return spec;
+}
+
+/// The pipes and descriptors between the runner and one child.
+struct ChildFds {
+  int output[2] = {-1, -1};  ///< the child's standard output and error (when capturing)
+  int error[2] = {-1, -1};   ///< carries errno from a failed exec
+  int dev_null = -1;         ///< the child's standard input (when capturing)
+
+  void close_all() {
+    for (int fd : {output[0], output[1], error[0], error[1], dev_null}) {
+      if (fd >= 0) close(fd);
+    }
+  }
+};
+
+/// The child's side of fork(): redirect, reset signals, exec. Never returns.
+[[noreturn]] void exec_child(const ExecSpec& spec, const ChildFds& fds, bool capture, bool own_group) {
+  if (own_group) setpgid(0, 0);
+  if (capture) {
+    dup2(fds.dev_null, STDIN_FILENO);
+    dup2(fds.output[1], STDOUT_FILENO);
+    dup2(fds.output[1], STDERR_FILENO);
+  }
+  // Signals the runner ignores or catches must be the defaults again in the child.
+  signal(SIGPIPE, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  if (spec.cwd.empty() || chdir(spec.cwd.c_str()) == 0) execve(spec.program.c_str(), spec.argv.data(), spec.envp.data());
+  const int error = errno;
+  [[maybe_unused]] auto ignored = write(fds.error[1], &error, sizeof error);
+  _exit(127);
+}
+
+/// errno of a failed exec, read from the error pipe (which closes on a successful exec); 0 when it worked.
+int read_exec_errno(int fd) {
+  int exec_errno = 0;
+  ssize_t n;
+  do {
+    n = read(fd, &exec_errno, sizeof exec_errno);
+  } while (n < 0 && errno == EINTR);
+  close(fd);
+  return n == static_cast<ssize_t>(sizeof exec_errno) ? exec_errno : 0;
+}
+
+/// The parent's side: collects the output, enforces the time limit, interruption and
+/// should_stop (SIGTERM, then SIGKILL a second later), and reaps the child.
+class Supervisor {
+ public:
+  Supervisor(const Command& command, pid_t pid, int output_fd, bool own_group)
+      : command_(command), pid_(pid), output_fd_(output_fd), own_group_(own_group), buffer_(command.max_output),
+        output_open_(command.capture), started_(Clock::now()) {}
+
+  /// Runs until the child has exited and its output is drained.
+  void run() {
+    while (true) {
+      reap(false);
+      const auto now = Clock::now();
+      if (!exited_) enforce_limits(now);
+      if (exited_ && !output_open_) break;
+      if (exited_ && output_open_ && now - exited_at_ > std::chrono::milliseconds(200)) {
+        // Something the child started still holds the pipe open: end it, keep what came.
+        if (own_group_) kill(-pid_, SIGKILL);
+        break;
+      }
+      if (output_open_) {
+        read_output();
+      } else if (!exited_) {
+        // Sharing the terminal: the child got Ctrl-C itself; just wait for it.
+        if (!command_.capture) reap(!command_.timeout.count());
+        if (!exited_) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    if (output_fd_ >= 0) close(output_fd_);
+    reap(true);
+    if (own_group_) kill(-pid_, SIGKILL);  // nothing the child started outlives it
+  }
+
+  /// How it ended (exec_errno: a failed exec, from read_exec_errno()).
+  ProcessResult result(int exec_errno, const std::string& program) {
+    ProcessResult result;
+    result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_);
+    result.output_bytes = buffer_.total();
+    result.truncated = buffer_.total() > command_.max_output;
+    result.output = buffer_.take();
+    if (exec_errno != 0) {
+      result.end = ProcessEnd::kFailedToStart;
+      result.error = std::strerror(exec_errno) + std::string(" (") + program + ")";
+    } else if (reason_ != ProcessEnd::kExited) {
+      result.end = reason_;
+    } else if (WIFSIGNALED(status_)) {
+      result.end = ProcessEnd::kSignaled;
+      result.signal = WTERMSIG(status_);
+    } else {
+      result.end = ProcessEnd::kExited;
+      result.exit_code = WEXITSTATUS(status_);
+    }
+    return result;
+  }
+
+ private:
+  void reap(bool block) {
+    if (exited_) return;
+    pid_t r;
+    do {
+      r = waitpid(pid_, &status_, block ? 0 : WNOHANG);
+    } while (r < 0 && errno == EINTR);
+    if (r == pid_) {
+      exited_ = true;
+      exited_at_ = Clock::now();
+    }
+  }
+
+  void enforce_limits(Clock::time_point now) {
+    if (term_sent_) {
+      if (now >= kill_deadline_) {
+        signal_group(pid_, own_group_, SIGKILL);
+        kill_deadline_ = now + std::chrono::hours(1);
+      }
+      return;
+    }
+    if (command_.timeout.count() > 0 && now - started_ >= command_.timeout) {
+      reason_ = ProcessEnd::kTimedOut;
+    } else if (command_.capture && interrupt_requested()) {
+      reason_ = ProcessEnd::kInterrupted;
+    } else if (command_.capture && command_.should_stop && now >= next_poll_) {
+      next_poll_ = now + std::chrono::milliseconds(50);
+      if (command_.should_stop()) reason_ = ProcessEnd::kStopped;
+    }
+    if (reason_ != ProcessEnd::kExited) {
+      signal_group(pid_, own_group_, SIGTERM);
+      term_sent_ = true;
+      kill_deadline_ = now + std::chrono::seconds(1);
+    }
+  }
+
+  void read_output() {
+    pollfd fd{output_fd_, POLLIN, 0};
+    if (poll(&fd, 1, 50) <= 0) return;
+    char chunk[65536];
+    const ssize_t n = read(output_fd_, chunk, sizeof chunk);
+    if (n > 0) {
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+      if (command_.on_output) command_.on_output(std::string_view(chunk, static_cast<std::size_t>(n)));
+    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+      output_open_ = false;
+    }
+  }
+
+  const Command& command_;
+  pid_t pid_;
+  int output_fd_;
+  bool own_group_;
+  OutputBuffer buffer_;
+  bool output_open_;
+  Clock::time_point started_;
+  bool exited_ = false;
+  int status_ = 0;
+  Clock::time_point exited_at_{};
+  /// Why the runner ended the child; kExited while it has not.
+  ProcessEnd reason_ = ProcessEnd::kExited;
+  bool term_sent_ = false;
+  Clock::time_point kill_deadline_{};  ///< when SIGKILL follows SIGTERM
+  Clock::time_point next_poll_{};      ///< when should_stop is asked next
+};
+
+}  // namespace
+
 ProcessResult run_process(const Command& command) {
-  using Clock = std::chrono::steady_clock;
   ProcessResult result;
-  const auto started = Clock::now();
   if (command.argv.empty()) {
     result.error = "empty command";
     return result;
@@ -180,174 +385,29 @@ ProcessResult run_process(const Command& command) {
     result.error = "command not found: " + command.argv[0];
     return result;
   }
-
-  // Everything the child needs is prepared here: between fork and exec only async-signal-safe
-  // calls are allowed (the runner may have threads).
-  std::vector<std::string> env_strings;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    const std::string_view item(*entry);
-    const std::string name(item.substr(0, item.find('=')));
-    bool replaced = false;
-    for (const auto& [key, value] : command.env) replaced = replaced || key == name;
-    for (const auto& key : command.unset_env) replaced = replaced || key == name;
-    if (!replaced) env_strings.emplace_back(item);
-  }
-  for (const auto& [key, value] : command.env) env_strings.push_back(key + "=" + value);
-  std::vector<char*> envp;
-  for (auto& item : env_strings) envp.push_back(item.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = command.argv;
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  const std::string program_path = program.string();
-  const std::string cwd = command.cwd.string();
-
-  int output_pipe[2] = {-1, -1};
-  int error_pipe[2] = {-1, -1};  // carries errno from a failed exec
-  if (command.capture) make_pipe(output_pipe);
-  make_pipe(error_pipe);
+  const ExecSpec spec = prepare_exec(command, program);
+  ChildFds fds;
+  if (command.capture) make_pipe(fds.output);
+  make_pipe(fds.error);
   const bool own_group = command.capture && command.new_process_group;
-  const int dev_null = command.capture ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
+  if (command.capture) fds.dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
   const pid_t pid = fork();
   if (pid < 0) {
     const int error = errno;
-    for (int fd : {output_pipe[0], output_pipe[1], error_pipe[0], error_pipe[1], dev_null}) {
-      if (fd >= 0) close(fd);
-    }
+    fds.close_all();
     throw std::system_error(error, std::generic_category(), "fork");
   }
-  if (pid == 0) {
-    // The child.
-    if (own_group) setpgid(0, 0);
-    if (command.capture) {
-      dup2(dev_null, STDIN_FILENO);
-      dup2(output_pipe[1], STDOUT_FILENO);
-      dup2(output_pipe[1], STDERR_FILENO);
-    }
-    // Signals the runner ignores or catches must be the defaults again in the child.
-    signal(SIGPIPE, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    if (!cwd.empty() && chdir(cwd.c_str()) != 0) {
-      const int error = errno;
-      [[maybe_unused]] auto ignored = write(error_pipe[1], &error, sizeof error);
-      _exit(127);
-    }
-    execve(program_path.c_str(), argv.data(), envp.data());
-    const int error = errno;
-    [[maybe_unused]] auto ignored = write(error_pipe[1], &error, sizeof error);
-    _exit(127);
-  }
+  if (pid == 0) exec_child(spec, fds, command.capture, own_group);
 
-  // The parent.
   if (own_group) setpgid(pid, pid);  // also here, so that kill(-pid) works whoever runs first
-  if (dev_null >= 0) close(dev_null);
-  close(error_pipe[1]);
-  if (command.capture) close(output_pipe[1]);
-
-  int exec_errno = 0;
-  {
-    ssize_t n;
-    do {
-      n = read(error_pipe[0], &exec_errno, sizeof exec_errno);
-    } while (n < 0 && errno == EINTR);
-    if (n != static_cast<ssize_t>(sizeof exec_errno)) exec_errno = 0;
-    close(error_pipe[0]);
-  }
-
-  OutputBuffer buffer(command.max_output);
-  bool output_open = command.capture;
-  bool exited = false;
-  int status = 0;
-  bool timed_out = false;
-  bool interrupted = false;
-  Clock::time_point kill_deadline{};  // when SIGKILL follows SIGTERM
-  bool term_sent = false;
-  Clock::time_point exited_at{};
-
-  auto reap = [&](bool block) {
-    if (exited) return;
-    pid_t r;
-    do {
-      r = waitpid(pid, &status, block ? 0 : WNOHANG);
-    } while (r < 0 && errno == EINTR);
-    if (r == pid) {
-      exited = true;
-      exited_at = Clock::now();
-    }
-  };
-
-  while (true) {
-    reap(false);
-    const auto now = Clock::now();
-    if (!exited) {
-      if (!term_sent && command.timeout.count() > 0 && now - started >= command.timeout) {
-        timed_out = true;
-      }
-      if (!term_sent && command.capture && interrupt_requested()) interrupted = true;
-      if (!term_sent && (timed_out || interrupted)) {
-        signal_group(pid, own_group, SIGTERM);
-        term_sent = true;
-        kill_deadline = now + std::chrono::seconds(1);
-      } else if (term_sent && now >= kill_deadline) {
-        signal_group(pid, own_group, SIGKILL);
-        kill_deadline = now + std::chrono::hours(1);
-      }
-    }
-    if (exited && !output_open) break;
-    if (exited && output_open && now - exited_at > std::chrono::milliseconds(200)) {
-      // Something the child started still holds the pipe open: end it, keep what came.
-      if (own_group) kill(-pid, SIGKILL);
-      break;
-    }
-    if (output_open) {
-      pollfd fd{output_pipe[0], POLLIN, 0};
-      const int ready = poll(&fd, 1, 50);
-      if (ready > 0) {
-        char chunk[65536];
-        const ssize_t n = read(output_pipe[0], chunk, sizeof chunk);
-        if (n > 0) {
-          buffer.append(chunk, static_cast<std::size_t>(n));
-          if (command.on_output) command.on_output(std::string_view(chunk, static_cast<std::size_t>(n)));
-        } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-          output_open = false;
-        }
-      }
-    } else if (!exited) {
-      if (!command.capture) {
-        // Sharing the terminal: the child got Ctrl-C itself; just wait for it.
-        reap(!command.timeout.count());
-        if (!exited) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-    }
-  }
-  if (command.capture) close(output_pipe[0]);
-  reap(true);
-  if (own_group) kill(-pid, SIGKILL);  // nothing the child started outlives it
-
-  result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
-  result.output_bytes = buffer.total();
-  result.truncated = buffer.total() > command.max_output;
-  result.output = buffer.take();
-  if (exec_errno != 0) {
-    result.end = ProcessEnd::kFailedToStart;
-    result.error = std::strerror(exec_errno) + std::string(" (") + program_path + ")";
-  } else if (timed_out) {
-    result.end = ProcessEnd::kTimedOut;
-  } else if (interrupted) {
-    result.end = ProcessEnd::kInterrupted;
-  } else if (WIFSIGNALED(status)) {
-    result.end = ProcessEnd::kSignaled;
-    result.signal = WTERMSIG(status);
-  } else {
-    result.end = ProcessEnd::kExited;
-    result.exit_code = WEXITSTATUS(status);
-  }
-  return result;
+  if (fds.dev_null >= 0) close(fds.dev_null);
+  close(fds.error[1]);
+  if (command.capture) close(fds.output[1]);
+  const int exec_errno = read_exec_errno(fds.error[0]);
+  Supervisor supervisor(command, pid, command.capture ? fds.output[0] : -1, own_group);
+  supervisor.run();
+  return supervisor.result(exec_errno, spec.program);
 }
 
 }  // namespace workbook::runner

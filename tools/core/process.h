@@ -40,6 +40,10 @@ struct Command {
   bool new_process_group = true;
   /// Called with each chunk of output as it arrives (before truncation), when capturing.
   std::function<void(std::string_view)> on_output;
+  /// Polled about 20 times a second while the child runs (when capturing): returning true ends
+  /// the child like a time limit does, and the result is kStopped. `watch` uses it to drop a
+  /// check when the learner saves again; progress displays use it as a clock tick.
+  std::function<bool()> should_stop;
 };
 
 /// How a process ended.
@@ -48,6 +52,7 @@ enum class ProcessEnd {
   kSignaled,       ///< killed by a signal (a crash: SIGSEGV, SIGABRT, ...): see signal
   kTimedOut,       ///< ran past Command::timeout and was killed
   kInterrupted,    ///< the runner was interrupted (Ctrl-C) and ended it
+  kStopped,        ///< Command::should_stop asked for it to end
   kFailedToStart,  ///< could not be started at all: see error
 };
 
@@ -65,7 +70,7 @@ struct ProcessResult {
   /// True when the process exited with status 0.
   bool ok() const { return end == ProcessEnd::kExited && exit_code == 0; }
   /// "exit status 1", "killed by signal 11 (Segmentation fault)", "timed out after 60 s",
-  /// "interrupted", "could not start: No such file or directory".
+  /// "interrupted", "stopped", "could not start: No such file or directory".
   std::string describe() const;
 };
 
@@ -84,6 +89,12 @@ bool sleep_unless_interrupted(std::chrono::milliseconds duration);
 
 /// Where `program` is on PATH (or `program` itself when it contains a '/'); empty if nowhere.
 std::filesystem::path find_program(const std::string& program);
+
+/// "5 s", "0.5 s", "75 s": a duration for messages (tenths below 10 s).
+std::string format_seconds(std::chrono::milliseconds duration);
+
+/// "Segmentation fault", "Aborted": strsignal's name for `signal`.
+std::string signal_name(int signal);
 
 /// Joins argv into one line for messages, quoting arguments that need it.
 std::string quote_command(const std::vector<std::string>& argv);

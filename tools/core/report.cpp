@@ -1,5 +1,6 @@
 #include "report.h"
 
+#include <csignal>
 #include <map>
 #include <set>
 #include <sstream>
@@ -73,6 +74,52 @@ std::string clean_failure(const std::string& failure, const std::filesystem::pat
   }
   if (!kept.empty()) kept.pop_back();
   return kept;
+}
+
+namespace {
+
+/// What a crash by `signal` usually means in a learner's code.
+std::string crash_cause(int signal) {
+  switch (signal) {
+    case SIGSEGV:
+      return "a segmentation fault: a null or dangling pointer? an index past the end of the memory "
+             "(data_ptr, accessor, from_blob)?";
+    case SIGABRT:
+      return "abort: std::abort() or a failed assert()? an exception thrown where none may leave "
+             "(a destructor, a noexcept function)?";
+    case SIGFPE:
+      return "an arithmetic error: an integer division by zero?";
+    case SIGBUS:
+      return "a bus error: a misaligned or dangling pointer?";
+    default:
+      return "signal " + std::to_string(signal) + " (" + signal_name(signal) + ")";
+  }
+}
+
+}  // namespace
+
+std::string early_end_message(const TestResult& test, const std::string& function, const std::string& test_name) {
+  const std::string who = function.empty() ? "This test" : "`" + function + "`";
+  const std::string where = function.empty() ? "" : " (test " + test_name + ")";
+  switch (test.early_end) {
+    case EarlyEnd::kTimedOut:
+      return who + (function.empty() ? " did not finish" : " did not return") + " within " + format_seconds(test.limit) +
+             where + ": an endless loop? a loop condition that never changes?";
+    case EarlyEnd::kCrashed:
+      return who + " crashed the test program" + where + " with " + crash_cause(test.signal);
+    case EarlyEnd::kExited:
+    case EarlyEnd::kNone:
+      break;
+  }
+  return who + " ended the test program in the middle" + where + ": does it call exit() or std::terminate()?";
+}
+
+std::string backtrace_advice(const TestResult& test, const std::string& executable) {
+  const std::string run = "--args " + quote_command({executable, "--gtest_filter=" + test.full_name()});
+  if (test.early_end == EarlyEnd::kTimedOut) {
+    return "to see where it loops: gdb -q -ex run " + run + "   then Ctrl-C and bt";
+  }
+  return "to see where: gdb -q -batch -ex run -ex bt " + run;
 }
 
 ExerciseProgress summarize(const SuiteResult& suite, const std::filesystem::path& root) {

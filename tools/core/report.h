@@ -30,6 +30,16 @@ std::string short_name(const TestResult& test, bool with_param);
 std::string clean_failure(const std::string& failure, const std::filesystem::path& root, std::string* location = nullptr,
                           int max_lines = 16);
 
+/// What a learner reads about a test case that ended its program early (kEndedEarly): what
+/// happened, in `function` (the function under test, from function_for_test(); may be empty),
+/// in which test, and what to look for: "`zeros_int64` did not return within 5 s (test
+/// TensorBasics.ZerosInt64): an endless loop? a loop condition that never changes?".
+std::string early_end_message(const TestResult& test, const std::string& function, const std::string& test_name);
+
+/// How to see where a test case that ended early was: a gdb command line that runs only that
+/// case of `executable` and prints the backtrace (for a hang: stop it with Ctrl-C, then `bt`).
+std::string backtrace_advice(const TestResult& test, const std::string& executable);
+
 /// A record of a suite's results, ready to store.
 ExerciseProgress summarize(const SuiteResult& suite, const std::filesystem::path& root);
 

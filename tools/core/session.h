@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
 namespace workbook::runner {
 
@@ -17,9 +18,13 @@ struct Session {
 
   Workbook workbook;
   ProgressStore progress;
-  int jobs = 2;                                   ///< parallel test processes in the per-test fallback
-  std::chrono::seconds case_timeout{60};          ///< limit of one test case run on its own
-  std::chrono::seconds suite_timeout{300};        ///< limit of one exercise's whole test program
+  int jobs = 2;  ///< jobs at a time where a command runs several (grade's default)
+  /// --timeout: one test case's limit in every exercise, replacing the manifest's.
+  std::optional<std::chrono::seconds> timeout;
+
+  /// How long one test case of `exercise` may run: --timeout, else the manifest's
+  /// (Exercise::test_timeout(): its `timeout`, else kDefaultTestTimeout).
+  std::chrono::seconds test_timeout(const Exercise& exercise) const { return timeout.value_or(exercise.test_timeout()); }
 
   /// Scratch space for test reports: <build>/workbook_runner.
   std::filesystem::path scratch() const { return workbook.build() / "workbook_runner"; }

@@ -32,8 +32,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kDefaultTimeoutSeconds = 60;
-
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 std::string format_duration(double seconds) {
@@ -53,7 +51,7 @@ struct ListedCase {
 /// One exercise to grade: the manifest's entry, its time limit and its test cases.
 struct Unit {
   const Exercise* exercise = nullptr;
-  int timeout_seconds = kDefaultTimeoutSeconds;
+  int timeout_seconds = static_cast<int>(kDefaultTestTimeout.count());
   std::vector<ListedCase> cases;
 };
 
@@ -568,7 +566,7 @@ Unit make_unit(const Workbook& wb, const Slot& first, const Exercise& exercise, 
                const GradeOptions& options, const std::vector<std::pair<std::string, std::string>>& env) {
   Unit unit;
   unit.exercise = &exercise;
-  unit.timeout_seconds = options.timeout_seconds.value_or(exercise_rules.timeout_seconds.value_or(kDefaultTimeoutSeconds));
+  unit.timeout_seconds = options.timeout_seconds.value_or(static_cast<int>(exercise.test_timeout().count()));
   std::vector<std::string> cases;
   try {
     cases = list_cases(wb, first, exercise, env);

@@ -24,14 +24,6 @@ GradingRules GradingRules::parse(std::string_view text, const std::string& sourc
     if (dir == nullptr) continue;
     ExerciseRules rules;
     const std::string named = "exercise " + dir->get();
-    if (const toml::node* timeout = table->get("timeout")) {
-      const auto* seconds = timeout->as_integer();
-      if (seconds == nullptr || seconds->get() <= 0) {
-        throw ManifestError(where(source_name, timeout->source()) + ": `timeout` of " + named +
-                            " must be a whole number of seconds > 0");
-      }
-      rules.timeout_seconds = static_cast<int>(seconds->get());
-    }
     if (const toml::node* weights = table->get("weights")) {
       const toml::table* weight_table = weights->as_table();
       if (weight_table == nullptr) {

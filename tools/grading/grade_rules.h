@@ -1,12 +1,11 @@
 #pragma once
 /// \file
 /// The grading rules of exercises/info.toml: what `./workbook grade` reads on top of the
-/// manifest's `points` (manifest.h). Both keys are optional:
+/// manifest's `points` and `timeout` (manifest.h). The key is optional:
 ///
 ///     [[exercises]]
 ///     dir = "01_tensors"
 ///     points = 10
-///     timeout = 30                       # seconds one test case may run (default 60)
 ///
 ///     [exercises.weights]                # test-name patterns -> weight (default 1)
 ///     "TensorBasics.ZerosInt64*" = 2
@@ -31,15 +30,13 @@ namespace workbook::runner {
 
 /// One exercise's grading rules.
 struct ExerciseRules {
-  std::optional<int> timeout_seconds;                   ///< `timeout`, when given
   std::vector<std::pair<std::string, double>> weights;  ///< `[exercises.weights]`, in the order written
 };
 
 /// The grading rules of every exercise in a manifest. Manifest::load() checks the rest.
 class GradingRules {
  public:
-  /// Reads `file`. Throws ManifestError (see manifest.h) for a negative or non-numeric weight or
-  /// a timeout that is not a whole number of seconds > 0.
+  /// Reads `file`. Throws ManifestError (see manifest.h) for a negative or non-numeric weight.
   static GradingRules load(const std::filesystem::path& file);
   static GradingRules parse(std::string_view text, const std::string& source_name = "info.toml");
 

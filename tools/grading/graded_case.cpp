@@ -298,6 +298,7 @@ CaseRun run_graded_case(const fs::path& executable, const std::string& full_name
 
   switch (process.end) {
     case ProcessEnd::kInterrupted:
+    case ProcessEnd::kStopped:
       run.interrupted = true;
       run.message = "interrupted";
       return run;

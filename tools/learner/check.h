@@ -8,6 +8,7 @@
 #include "gtest_results.h"
 #include "session.h"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,11 +24,14 @@ struct Evaluation {
   std::string build_failure;            ///< how the build failed when no error could be extracted
   SuiteResult suite;                    ///< the test results, when built
   bool interrupted = false;             ///< Ctrl-C arrived
+  bool stopped = false;                 ///< `should_stop` ended it: nothing was recorded
 };
 
-/// Builds `exercise`'s test program and runs its tests, records the result in the progress file
-/// and returns it. Shows a progress line for the build on a terminal.
-Evaluation evaluate(Session& session, const Exercise& exercise);
+/// Builds `exercise`'s test program and runs its tests (each case under session.test_timeout()),
+/// records the result in the progress file and returns it. Shows a progress line for the build
+/// and the tests on a terminal. `should_stop`, polled meanwhile, can end it early (`watch`, when
+/// the learner saves again): then nothing is recorded and the result says `stopped`.
+Evaluation evaluate(Session& session, const Exercise& exercise, const std::function<bool()>& should_stop = {});
 
 /// True when the recorded result still describes the files on disk.
 bool is_fresh(const Session& session, const Exercise& exercise, const ExerciseProgress& progress);

@@ -190,10 +190,19 @@ std::string excerpt(const std::vector<std::string>& failures) {
   return text;
 }
 
+/// One test case's limit in `program` (<NN_name>_test, <NN_name>_solution_test): its exercise's.
+std::chrono::seconds case_timeout_of(const Session& session, const fs::path& program) {
+  const std::string name = program.filename().string();
+  for (const auto* exercise : session.workbook.exercises()) {
+    if (name.rfind(exercise->dir + "_", 0) == 0) return session.test_timeout(*exercise);
+  }
+  return session.timeout.value_or(kDefaultTestTimeout);
+}
+
 /// Runs each test program whose CTest cases carry one of `labels` once, with all its cases in one
 /// process: LibTorch loads once per program instead of once per case (~0.45 s each here), `jobs`
-/// programs at a time. run_suite() reruns a program whose process dies one case at a time, so
-/// the culprit is named. Every case CTest registers must be reported, and must pass (kPass) or
+/// programs at a time. run_suite() names a case that crashes, hangs or exits, and goes on with
+/// the others in a new process. Every case CTest registers must be reported, and must pass (kPass) or
 /// fail cleanly (kFail: a stub must fail through workbook::todo(), not crash or hang). Prints one
 /// line per problem and returns how many there are. Adds the skipped CUDA cases (a CUDA LibTorch
 /// without a GPU lists them, skipped) to `cuda_not_run`.
@@ -213,9 +222,9 @@ int check_suites(const Session& session, const fs::path& dir, const std::vector<
     for (std::size_t i = next++; i < programs.size() && !interrupt_requested(); i = next++) {
       GtestOptions options;
       options.scratch_dir = dir / "workbook_runner";
-      options.timeout = session.suite_timeout;
+      options.case_timeout = case_timeout_of(session, programs[i]);
       options.cwd = programs[i].parent_path();
-      results[i] = run_suite(programs[i], options, session.case_timeout, 1);
+      results[i] = run_suite(programs[i], options);
     }
   };
   std::vector<std::thread> pool;

@@ -1,6 +1,6 @@
 // `./workbook watch`: re-check on every save. Polls the files' modification times (every half
 // second by default), which works everywhere file-change events do not: network drives, WSL,
-// containers with mounted folders.
+// containers with mounted folders. A save while a check runs drops that check and starts over.
 #include "check.h"
 #include "commands.h"
 #include "progress.h"
@@ -9,6 +9,57 @@
 #include <iostream>
 
 namespace workbook::runner {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// Editors often write a file in several steps: how long to let a save settle.
+constexpr std::chrono::milliseconds kSettle{150};
+
+/// A should_stop for evaluate(): true once `exercise`'s files differ from `fingerprint` (looked
+/// at every `interval`).
+std::function<bool()> saved_since(const Workbook& wb, const Exercise& exercise, std::string fingerprint,
+                                  std::chrono::milliseconds interval) {
+  auto next_look = Clock::now() + interval;
+  return [&wb, &exercise, fingerprint = std::move(fingerprint), interval, next_look]() mutable {
+    const auto now = Clock::now();
+    if (now < next_look) return false;
+    next_look = now + interval;
+    return wb.fingerprint(exercise) != fingerprint;
+  };
+}
+
+/// Waits until `exercise`'s files differ from `seen` (then `seen` is updated); false when interrupted.
+bool wait_for_save(const Workbook& wb, const Exercise& exercise, std::string& seen, std::chrono::milliseconds interval) {
+  std::cout << "\n"
+            << dim("[" + local_time("%H:%M:%S") + "] watching " + wb.relative(wb.exercise_dir(exercise)) + "/ " +
+                   dash() + " save a file to re-check, Ctrl-C to stop")
+            << std::endl;
+  while (sleep_unless_interrupted(interval)) {
+    if (wb.fingerprint(exercise) == seen) continue;
+    if (!sleep_unless_interrupted(kSettle)) return false;
+    seen = wb.fingerprint(exercise);
+    return true;
+  }
+  return false;
+}
+
+/// Checks `exercise` until a check finishes without a save in the middle; nullopt when interrupted.
+/// `seen` receives the fingerprint of the files that check saw.
+std::optional<Evaluation> check_until_unchanged(Session& session, const Exercise& exercise, std::string& seen,
+                                                std::chrono::milliseconds interval) {
+  const Workbook& wb = session.workbook;
+  while (true) {
+    seen = wb.fingerprint(exercise);
+    Evaluation ev = evaluate(session, exercise, saved_since(wb, exercise, seen, interval));
+    if (ev.interrupted) return std::nullopt;
+    if (!ev.stopped) return ev;
+    std::cout << dim("[" + local_time("%H:%M:%S") + "] saved again: starting over") << std::endl;
+    if (!sleep_unless_interrupted(kSettle)) return std::nullopt;
+  }
+}
+
+}  // namespace
 
 int cmd_watch(Session& session, const WatchOptions& options) {
   const Workbook& wb = session.workbook;
@@ -32,8 +83,8 @@ int cmd_watch(Session& session, const WatchOptions& options) {
   // The files as they were when the result was taken (a save during that check counts as a change).
   std::string seen = ev ? ev->progress.fingerprint : wb.fingerprint(*exercise);
   auto check = [&](bool clear_first) {
-    if (!ev) ev = evaluate(session, *exercise);
-    if (ev->interrupted) return false;
+    if (!ev) ev = check_until_unchanged(session, *exercise, seen, interval);
+    if (!ev) return false;
     ++runs;
     session.progress.set_current(exercise->dir);
     session.progress.save();
@@ -63,23 +114,7 @@ int cmd_watch(Session& session, const WatchOptions& options) {
       if (!check(false)) break;
       continue;
     }
-
-    std::cout << "\n"
-              << dim("[" + local_time("%H:%M:%S") + "] watching " + wb.relative(wb.exercise_dir(*exercise)) +
-                     "/ " + dash() + " save a file to re-check, Ctrl-C to stop")
-              << std::endl;
-    bool changed = false;
-    while (!changed) {
-      if (!sleep_unless_interrupted(interval)) break;
-      std::string now = wb.fingerprint(*exercise);
-      if (now != seen) {
-        // Editors often write a file in several steps: let it settle.
-        if (!sleep_unless_interrupted(std::chrono::milliseconds(150))) break;
-        seen = wb.fingerprint(*exercise);
-        changed = true;
-      }
-    }
-    if (!changed) break;  // interrupted
+    if (!wait_for_save(wb, *exercise, seen, interval)) break;  // interrupted
     ev.reset();
     if (!check(true)) break;
   }
