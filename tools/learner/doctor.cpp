@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -167,11 +168,11 @@ Finding check_cuda_toolkit(const json& data) {
   return f;
 }
 
-/// Builds and runs workbook_info --json: LibTorch, BLAS, threads, devices.
-std::vector<Finding> check_torch(const Workbook& wb) {
+/// Builds and runs workbook_info --json into `data`; the problem when it cannot.
+std::optional<Finding> read_build_info(const Workbook& wb, json& data) {
   const std::string command = wb.command();
   if (!is_configured(wb.build())) {
-    return {{Level::kProblem, "LibTorch", {"unknown: the build is not configured"}, "run " + command}};
+    return Finding{Level::kProblem, "LibTorch", {"unknown: the build is not configured"}, "run " + command};
   }
   BuildOptions options;
   options.keep_going = false;
@@ -181,8 +182,8 @@ std::vector<Finding> check_torch(const Workbook& wb) {
   if (!build.ok()) {
     std::string what = "workbook_info does not build";
     if (const auto error = first_error(build.output, {})) what += ": " + error->message;
-    return {{Level::kProblem, "LibTorch", {what},
-             "see the build output: cmake --build " + wb.relative(wb.build()) + " --target workbook_info"}};
+    return Finding{Level::kProblem, "LibTorch", {what},
+                   "see the build output: cmake --build " + wb.relative(wb.build()) + " --target workbook_info"};
   }
   Command info;
   info.argv = {(wb.build() / "tools" / "info" / "workbook_info").string(), "--json"};
@@ -190,38 +191,35 @@ std::vector<Finding> check_torch(const Workbook& wb) {
   const ProcessResult result = run_process(info);
   const auto begin = result.output.find('{');
   const auto end = result.output.rfind('}');
-  json data;
-  bool parsed = false;
   if (begin != std::string::npos && end != std::string::npos && end > begin) {
     try {
       data = json::parse(result.output.substr(begin, end - begin + 1));
-      parsed = true;
+      return std::nullopt;
     } catch (const json::exception&) {
     }
   }
-  if (!parsed) {
-    return {{Level::kProblem, "LibTorch",
-             {"workbook_info does not run (" + result.describe() + ")", first_line(output_tail(result.output, 3))},
-             "LibTorch's libraries cannot be loaded or crash: check LD_LIBRARY_PATH (or DYLD_LIBRARY_PATH), or "
-             "configure afresh: rm -rf " + wb.relative(wb.build()) + " && " + command}};
-  }
+  return Finding{Level::kProblem, "LibTorch",
+                 {"workbook_info does not run (" + result.describe() + ")", first_line(output_tail(result.output, 3))},
+                 "LibTorch's libraries cannot be loaded or crash: check LD_LIBRARY_PATH (or DYLD_LIBRARY_PATH), or "
+                 "configure afresh: rm -rf " + wb.relative(wb.build()) + " && " + command};
+}
 
-  std::vector<Finding> findings;
+Finding check_libtorch(const json& data) {
   Finding torch;
   torch.topic = "LibTorch";
   torch.lines.push_back(data.value("torch_version", "?") + " from " + data.value("torch_source", "?"));
   torch.lines.push_back(data.value("torch_dir", ""));
-  const bool cuda_build = data.value("cuda_build", false);
-  torch.lines.push_back(std::string("CUDA build: ") + (cuda_build ? "yes" : "no") +
+  torch.lines.push_back(std::string("CUDA build: ") + (data.value("cuda_build", false) ? "yes" : "no") +
                         ", MPS (Apple GPU): " + (data.value("mps_available", false) ? "available" : "not available"));
   const auto version = parse_version(data.value("torch_version", ""));
   if (version.size() == 3 && version[0] == 1 && version[1] < 13) {
     torch.level = Level::kWarning;
     torch.fix = "the workbook is written for LibTorch 1.13 and 2.x: use a newer one (see README, Bring your own LibTorch)";
   }
-  findings.push_back(torch);
-  if (cuda_build) findings.push_back(check_cuda_toolkit(data));
+  return torch;
+}
 
+Finding check_devices(const json& data) {
   Finding devices;
   devices.topic = "devices";
   for (const auto& line : data.value("devices", std::vector<std::string>{})) devices.lines.push_back(line);
@@ -238,14 +236,16 @@ std::vector<Finding> check_torch(const Workbook& wb) {
                             (requested != nullptr && *requested != '\0' ? " (WORKBOOK_DEVICE=" + std::string(requested) + ")"
                                                                         : " (the best present; WORKBOOK_DEVICE chooses)"));
   }
-  if (cuda_build && !data.value("cuda_available", false)) {
+  if (data.value("cuda_build", false) && !data.value("cuda_available", false)) {
     devices.level = std::max(devices.level, Level::kWarning);
     if (devices.fix.empty()) {
       devices.fix = "this LibTorch has CUDA but sees no GPU: check the driver with nvidia-smi, and CUDA_VISIBLE_DEVICES";
     }
   }
-  findings.push_back(devices);
+  return devices;
+}
 
+Finding check_blas(const json& data) {
   Finding blas;
   blas.topic = "BLAS";
   const json blas_info = data.value("blas", json::object());
@@ -255,8 +255,10 @@ std::vector<Finding> check_torch(const Workbook& wb) {
     blas.lines.push_back("the reference BLAS: training the MNIST network is about 15x slower than it need be");
     blas.fix = "sudo apt-get install libopenblas0-openmp (Debian/Ubuntu)";
   }
-  findings.push_back(blas);
+  return blas;
+}
 
+Finding check_threads(const json& data) {
   Finding threads;
   threads.topic = "threads";
   const char* wanted = std::getenv("WORKBOOK_THREADS");
@@ -265,7 +267,18 @@ std::vector<Finding> check_torch(const Workbook& wb) {
                           (wanted != nullptr && *wanted != '\0' ? " (WORKBOOK_THREADS=" + std::string(wanted) + ")"
                                                                 : " (WORKBOOK_THREADS changes it)"));
   threads.lines.push_back("tests run one thread each, several tests at a time");
-  findings.push_back(threads);
+  return threads;
+}
+
+/// What workbook_info reports: LibTorch (and its CUDA), devices, BLAS, threads.
+std::vector<Finding> check_torch(const Workbook& wb) {
+  json data;
+  if (auto problem = read_build_info(wb, data)) return {*problem};
+  std::vector<Finding> findings{check_libtorch(data)};
+  if (data.value("cuda_build", false)) findings.push_back(check_cuda_toolkit(data));
+  findings.push_back(check_devices(data));
+  findings.push_back(check_blas(data));
+  findings.push_back(check_threads(data));
   return findings;
 }
 
