@@ -12,7 +12,7 @@ inline constexpr int64_t kChannels1 = 16;  ///< feature maps of the first convol
 inline constexpr int64_t kChannels2 = 32;  ///< feature maps of the second convolution
 inline constexpr int64_t kHidden = 64;     ///< width of the hidden linear layer
 inline constexpr int64_t kClasses = 10;    ///< one logit per digit
-inline constexpr double kDropout = 0.25;   ///< probability that dropout zeroes a hidden unit
+inline constexpr double kDropout = 0.1;    ///< probability that dropout zeroes a hidden unit
 
 // ---------------------------------------------------------------------------------------------
 // Arithmetic of sliding windows
