@@ -30,14 +30,6 @@
 #include <string>
 #include <vector>
 
-#if defined(_WIN32)
-#include <io.h>
-#define WORKBOOK_ISATTY(fd) _isatty(fd)
-#else
-#include <unistd.h>
-#define WORKBOOK_ISATTY(fd) isatty(fd)
-#endif
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -72,7 +64,7 @@ class Progress {
  public:
   Progress(int epochs, int64_t samples_per_epoch, int64_t batch_size)
       : epochs_(epochs), samples_(samples_per_epoch), batch_size_(batch_size),
-        terminal_(WORKBOOK_ISATTY(2) != 0) {}
+        terminal_(workbook::stderr_is_terminal()) {}
 
   void start_epoch(int epoch) {
     epoch_ = epoch;
@@ -141,20 +133,9 @@ void draw_curves(const std::string& path, const std::vector<double>& losses, con
 // Up to 100 misclassified test images, captioned "label -> prediction".
 void draw_errors(const std::string& path, const torch::Tensor& raw_images, const torch::Tensor& labels,
                  const torch::Tensor& predictions, workbook::mnist::Kind kind) {
-  const auto wrong = predictions.ne(labels).nonzero().view(-1).cpu();
-  const int64_t shown = std::min<int64_t>(wrong.size(0), 100);
-  workbook::plot::ImageGrid grid("Misclassified test images: " + std::to_string(wrong.size(0)) + " of " +
-                                 std::to_string(labels.size(0)) + " (true -> predicted)");
-  grid.columns(10).scale(3).invert();
-  const auto cpu_labels = labels.cpu();
-  const auto cpu_predictions = predictions.cpu();
-  for (int64_t i = 0; i < shown; ++i) {
-    const int64_t index = wrong[i].item<int64_t>();
-    grid.add(workbook::plot::image_from_tensor(
-        raw_images[index], class_name(kind, cpu_labels[index].item<int64_t>()) + " -> " +
-                               class_name(kind, cpu_predictions[index].item<int64_t>()), "#d62728"));
-  }
-  grid.save(path);
+  workbook::plot::misclassified_grid("Misclassified test images", raw_images, labels, predictions,
+                                     [kind](int64_t label) { return class_name(kind, label); })
+      .save(path);
 }
 
 int run(const Options& options) {

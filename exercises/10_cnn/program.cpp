@@ -28,14 +28,6 @@
 #include <string>
 #include <vector>
 
-#if defined(_WIN32)
-#include <io.h>
-#define WORKBOOK_ISATTY(fd) _isatty(fd)
-#else
-#include <unistd.h>
-#define WORKBOOK_ISATTY(fd) isatty(fd)
-#endif
-
 namespace {
 
 namespace fs = std::filesystem;
@@ -63,7 +55,7 @@ struct Options {
 // Progress on stderr, after every batch: redrawn in place on a terminal (ten times a second at
 // most), nothing between the per-epoch lines otherwise (logs, CI).
 void show_progress(int epoch, int epochs, int64_t batch, int64_t batches, double loss, double samples_per_second) {
-  static const bool terminal = WORKBOOK_ISATTY(2) != 0;
+  static const bool terminal = workbook::stderr_is_terminal();
   static Clock::time_point last;
   const auto now = Clock::now();
   if (!terminal || (batch + 1 < batches && now - last < std::chrono::milliseconds(100))) return;
@@ -145,17 +137,9 @@ void draw_confusion(const fs::path& path, const torch::Tensor& matrix) {
 // Up to 100 misclassified test digits, captioned "true -> predicted".
 void draw_errors(const fs::path& path, const torch::Tensor& raw_images, const torch::Tensor& labels,
                  const torch::Tensor& predictions) {
-  const auto wrong = predictions.ne(labels).nonzero().view(-1).cpu();
-  const auto truth = labels.cpu(), guess = predictions.cpu();
-  workbook::plot::ImageGrid grid("Misclassified test digits: " + std::to_string(wrong.size(0)) + " of " +
-                                 std::to_string(labels.size(0)) + " (true -> predicted)");
-  grid.columns(10).scale(3).invert();
-  for (int64_t i = 0; i < std::min<int64_t>(wrong.size(0), 100); ++i) {
-    const int64_t k = wrong[i].item<int64_t>();
-    grid.add(workbook::plot::image_from_tensor(raw_images[k], std::to_string(truth[k].item<int64_t>()) + " -> " +
-                                                                  std::to_string(guess[k].item<int64_t>()), "#d62728"));
-  }
-  grid.save(path.string());
+  workbook::plot::misclassified_grid("Misclassified test digits", raw_images, labels, predictions,
+                                     [](int64_t label) { return std::to_string(label); })
+      .save(path.string());
 }
 
 void print_confusion(const torch::Tensor& matrix) {
@@ -204,7 +188,7 @@ int run(const Options& options, const fs::path& program_dir) {
     predictions = predict(net, test_images);
     accuracies.push_back(predictions.eq(test_labels).to(torch::kDouble).mean().item<double>());
     std::fprintf(stderr, "%sepoch %d/%d  loss %.4f  test accuracy %.2f%%  lr %.4g  (%.1f s)\n",
-                 WORKBOOK_ISATTY(2) ? "\r\033[K" : "", epoch, options.epochs, losses.back(), 100.0 * accuracies.back(),
+                 workbook::stderr_is_terminal() ? "\r\033[K" : "", epoch, options.epochs, losses.back(), 100.0 * accuracies.back(),
                  lr, seconds);
     // Smaller steps as training settles.
     lr *= options.lr_decay;

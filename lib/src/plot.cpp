@@ -600,4 +600,20 @@ std::string ImageGrid::svg() const {
 
 void ImageGrid::save(const std::string& path) const { write_file(path, svg()); }
 
+ImageGrid misclassified_grid(const std::string& title, const torch::Tensor& raw_images, const torch::Tensor& labels,
+                             const torch::Tensor& predictions, const std::function<std::string(int64_t)>& name,
+                             int64_t limit) {
+  const auto wrong = predictions.ne(labels).nonzero().view(-1).cpu();
+  const auto truth = labels.cpu(), guess = predictions.cpu();
+  ImageGrid grid(title + ": " + std::to_string(wrong.size(0)) + " of " + std::to_string(labels.size(0)) +
+                 " (true -> predicted)");
+  grid.columns(10).scale(3).invert();
+  for (int64_t i = 0; i < std::min<int64_t>(wrong.size(0), limit); ++i) {
+    const int64_t k = wrong[i].item<int64_t>();
+    grid.add(image_from_tensor(raw_images[k], name(truth[k].item<int64_t>()) + " -> " + name(guess[k].item<int64_t>()),
+                               "#d62728"));
+  }
+  return grid;
+}
+
 }  // namespace workbook::plot

@@ -13,6 +13,11 @@
 #include <dlfcn.h>
 #include <climits>
 #endif
+#if defined(_WIN32)
+#include <io.h>
+#else
+#include <unistd.h>
+#endif
 
 namespace workbook {
 namespace {
@@ -91,6 +96,14 @@ int init_runtime(int default_threads) {
     }
   });
   return threads;
+}
+
+bool stderr_is_terminal() {
+#if defined(_WIN32)
+  return _isatty(2) != 0;
+#else
+  return isatty(2) != 0;
+#endif
 }
 
 }  // namespace workbook

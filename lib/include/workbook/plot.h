@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -171,6 +172,13 @@ class ImageGrid {
   bool invert_ = false;
   std::vector<Image> images_;
 };
+
+/// The misclassified ones of `raw_images` ([N, H, W]): up to `limit` of those whose prediction
+/// differs from the label, framed in red and captioned "<name(label)> -> <name(prediction)>", 10
+/// per row, dark on white, under the title "<title>: <wrong> of <N> (true -> predicted)".
+ImageGrid misclassified_grid(const std::string& title, const torch::Tensor& raw_images, const torch::Tensor& labels,
+                             const torch::Tensor& predictions, const std::function<std::string(int64_t)>& name,
+                             int64_t limit = 100);
 
 /// The values of a tensor of any shape, dtype and device, flattened into doubles.
 std::vector<double> values(const torch::Tensor& tensor);

@@ -25,4 +25,7 @@ int requested_threads(int fallback = 0);
 /// Returns the thread count set.
 int init_runtime(int default_threads = 0);
 
+/// True when stderr is a terminal: programs then redraw one progress line instead of printing many.
+bool stderr_is_terminal();
+
 }  // namespace workbook
