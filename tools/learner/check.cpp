@@ -399,19 +399,18 @@ const Exercise* current_exercise(Session& session, std::optional<Evaluation>* ev
   return nullptr;
 }
 
+const Exercise* exercise_to_check(Session& session, const std::string& query, std::optional<Evaluation>* evaluation) {
+  if (!query.empty()) return &session.workbook.resolve(query);
+  const Exercise* exercise = current_exercise(session, evaluation);
+  if (interrupt_requested()) return nullptr;
+  if (exercise == nullptr) std::cout << mark_pass() << " " << green(bold("Every exercise passes. Well done!")) << "\n";
+  return exercise;
+}
+
 int cmd_check(Session& session, const std::string& query, bool all) {
-  const Exercise* exercise = nullptr;
   std::optional<Evaluation> ev;
-  if (!query.empty()) {
-    exercise = &session.workbook.resolve(query);
-  } else {
-    exercise = current_exercise(session, &ev);
-    if (interrupt_requested()) return 130;
-    if (exercise == nullptr) {
-      std::cout << mark_pass() << " " << green(bold("Every exercise passes. Well done!")) << "\n";
-      return 0;
-    }
-  }
+  const Exercise* exercise = exercise_to_check(session, query, &ev);
+  if (exercise == nullptr) return interrupt_requested() ? 130 : 0;
   if (!ev) ev = evaluate(session, *exercise);
   if (ev->interrupted) return 130;
   session.progress.set_current(exercise->dir);

@@ -49,6 +49,10 @@ const Exercise* first_unfinished(Session& session);
 /// that check. nullptr when every exercise is done, or when interrupted (see interrupt_requested()).
 const Exercise* current_exercise(Session& session, std::optional<Evaluation>* evaluation);
 
+/// The exercise `query` names or, when it is empty, current_exercise(session, evaluation).
+/// nullptr when Ctrl-C arrived (interrupt_requested()) or every exercise passes, which it says.
+const Exercise* exercise_to_check(Session& session, const std::string& query, std::optional<Evaluation>* evaluation);
+
 /// Prints an evaluation the way `check` shows it: the failures and their teaching messages
 /// first, then what passes, then a one-line summary and what to do next. `all` shows every
 /// failure in full rather than the first few.

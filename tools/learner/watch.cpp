@@ -67,17 +67,8 @@ int cmd_watch(Session& session, const WatchOptions& options) {
   const bool clear = options.clear && terminal().stdout_is_tty;
 
   std::optional<Evaluation> ev;
-  const Exercise* exercise = nullptr;
-  if (!options.exercise.empty()) {
-    exercise = &wb.resolve(options.exercise);
-  } else {
-    exercise = current_exercise(session, &ev);
-    if (interrupt_requested()) return 0;
-    if (exercise == nullptr) {
-      std::cout << mark_pass() << " " << green(bold("Every exercise passes. Well done!")) << "\n";
-      return 0;
-    }
-  }
+  const Exercise* exercise = exercise_to_check(session, options.exercise, &ev);
+  if (exercise == nullptr) return 0;  // every exercise passes, or Ctrl-C
 
   int runs = 0;
   // The files as they were when the result was taken (a save during that check counts as a change).
