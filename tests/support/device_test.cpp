@@ -9,10 +9,12 @@ namespace workbook::test {
 
 namespace {
 
-/// WORKBOOK_DEVICE names one device (grading sets cpu); unset, empty or "auto" means every device.
-bool one_device_requested() {
+/// The one device WORKBOOK_DEVICE names (grading sets cpu), or nullptr when it is unset, empty or
+/// "auto": every device.
+const char* requested_device() {
   const char* requested = std::getenv("WORKBOOK_DEVICE");
-  return requested != nullptr && *requested != '\0' && std::string(requested) != "auto";
+  if (requested == nullptr || *requested == '\0' || std::string(requested) == "auto") return nullptr;
+  return requested;
 }
 
 }  // namespace
@@ -21,7 +23,7 @@ std::vector<torch::Device> devices_under_test() {
   std::vector<torch::Device> devices = available_devices();
   // A CUDA LibTorch without a visible GPU still lists its CUDA cases, each skipped with the
   // reason (DeviceTest::SetUp), so that a green run never hides that they did not run.
-  if (cuda_built() && !cuda_available() && !one_device_requested()) devices.emplace_back(torch::kCUDA, 0);
+  if (cuda_built() && !cuda_available() && requested_device() == nullptr) devices.emplace_back(torch::kCUDA, 0);
   return devices;
 }
 
@@ -41,8 +43,7 @@ void DeviceTest::SetUp() {
     GTEST_SKIP() << "not run: CUDA LibTorch " << TORCH_VERSION << ", but no CUDA device is visible";
   }
   // WORKBOOK_DEVICE narrows the run to one device; naming an absent one fails every test.
-  const char* requested = std::getenv("WORKBOOK_DEVICE");
-  if (requested != nullptr && *requested != '\0' && std::string(requested) != "auto") {
+  if (const char* requested = requested_device()) {
     torch::Device wanted = torch::kCPU;
     try {
       wanted = parse_device(requested);
