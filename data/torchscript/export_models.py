@@ -7,7 +7,8 @@ LibTorch 1.13 and every later LibTorch; a 2.x writer would not load in 1.13):
     OMP_NUM_THREADS=2 /usr/bin/python3 data/torchscript/export_models.py
 
 It reads MNIST from data/mnist (the four .gz files, with gzip and numpy), trains the digit CNN for
-two epochs (about two minutes on two cores), measures its test accuracy, and writes into
+two epochs (about five CPU-minutes: 15 minutes of wall time on the shared 2-core machine it was
+written on, under a load average of 10), measures its test accuracy, and writes into
 data/torchscript/: the model files, mnist_cnn.json (what Python measured) and SHA256SUMS.
 """
 import gzip

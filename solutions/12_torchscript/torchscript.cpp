@@ -9,10 +9,15 @@
 
 namespace {
 
-// The first line of a LibTorch message: the rest is a C++ backtrace that says nothing to a learner.
-std::string first_line(const c10::Error& error) {
-  const std::string text = error.what_without_backtrace();
-  return text.substr(0, text.find('\n'));
+// What went wrong, in one line. A c10::Error's text is the message, then a C++ backtrace; an error
+// raised inside TorchScript code comes wrapped in the interpreter's traceback, the Python-style
+// "RuntimeError: ..." line last.
+std::string one_line(const std::exception& error) {
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&error);
+  const std::string text = c10_error ? c10_error->what_without_backtrace() : error.what();
+  const auto raised = text.rfind("RuntimeError: ");
+  const auto start = raised == std::string::npos ? 0 : raised + 14;
+  return text.substr(start, text.find('\n', start) - start);
 }
 
 std::string shape_of(const torch::Tensor& t) {
@@ -57,7 +62,7 @@ torch::jit::Module load_model(const std::filesystem::path& file, torch::Device d
   try {
     model = torch::jit::load(name, device);
   } catch (const c10::Error& error) {
-    const std::string why = first_line(error);
+    const std::string why = one_line(error);
     // A torch.save zip has data.pkl but none of the code and constants TorchScript stores.
     if (why.find("constants.pkl") != std::string::npos) {
       throw ModelError(name + " was written by torch.save (a state_dict or a pickled model), not "
@@ -85,9 +90,9 @@ torch::Tensor infer(torch::jit::Module& model, const torch::Tensor& input) {
   torch::jit::IValue output;
   try {
     output = model.forward({input});  // the arguments are a std::vector<IValue>
-  } catch (const c10::Error& error) {
+  } catch (const std::exception& error) {  // c10::Error, or the interpreter's own (1.13)
     throw ModelError("the model rejected an input of shape " + shape_of(input) + " (" +
-                     c10::toString(input.scalar_type()) + "): " + first_line(error));
+                     c10::toString(input.scalar_type()) + "): " + one_line(error));
   }
   if (!output.isTensor()) {
     throw ModelError("forward returned a " + output.tagKind() +
