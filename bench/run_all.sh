@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Every benchmark, one after the other in the same run, then the performance targets met or missed.
-# `./workbook bench [--json] [--full]` builds bench_mnist_mlp and runs this.
+# `./workbook bench [--json] [--full]` builds bench_mnist_mlp and bench_torchscript and runs this.
 #
 #   bench/run_all.sh [--json] [--full] [--build DIR] [--runs N] [--reps N]
 #
-#   --json       one JSON object: {"mnist_mlp": {...}, "edit_to_feedback": {...}}
+#   --json       one JSON object: {"mnist_mlp": {...}, "torchscript": {...}, "edit_to_feedback": {...}}
 #   --full       also the clean build and the full verify (minutes; see edit_to_feedback.sh)
 #   --build DIR  the build directory holding bench/bench_mnist_mlp (default build/dev)
 #   --runs N     timed edits of edit_to_feedback.sh (default 7)
@@ -31,18 +31,23 @@ if [[ ! -x $MLP ]]; then
   [[ -f "$BUILD/CMakeCache.txt" ]] || { echo "run_all.sh: $BUILD is not configured: run ./workbook bench" >&2; exit 1; }
   cmake --build "$BUILD" --target bench_mnist_mlp >&2
 fi
+TORCHSCRIPT="$BUILD/bench/bench_torchscript"
+[[ -x $TORCHSCRIPT ]] || cmake --build "$BUILD" --target bench_torchscript >&2
 
 # The throughput figures first, before edit_to_feedback starts compilers on every core.
 if ((JSON)); then
   mlp="$("$MLP" "${mlp_args[@]}" --json)"
+  torchscript="$("$TORCHSCRIPT" --json)"
   edit="$("$ROOT/bench/edit_to_feedback.sh" "${edit_args[@]}" --json)"
-  printf '{"mnist_mlp": %s, "edit_to_feedback": %s}\n' "$mlp" "$edit"
+  printf '{"mnist_mlp": %s, "torchscript": %s, "edit_to_feedback": %s}\n' "$mlp" "$torchscript" "$edit"
   exit 0
 fi
 
 lines="$(mktemp)"
 trap 'rm -f "$lines"' EXIT
 "$MLP" "${mlp_args[@]}" | tee "$lines"
+echo
+"$TORCHSCRIPT" | tee -a "$lines"
 echo
 "$ROOT/bench/edit_to_feedback.sh" "${edit_args[@]}" | tee -a "$lines"
 
@@ -63,6 +68,13 @@ awk '
       floor = tag ~ /^train_b64_/ ? 1.3 : 1.1
       reference = (tag "_ratio_reference") in value ? sprintf("; reference, line for line: %.2fx", value[tag "_ratio_reference"]) : ""
       verdict(tag " C++/Python >= " floor, value[name] >= floor, sprintf("fastest vs fastest %.2fx%s", value[name], reference))
+    }
+    # Exercise 12: serving one request, C++ TorchScript against Python eager, same threads.
+    for (name in value) {
+      if (name !~ /^latency_b1_t[0-9]+_cpp_script_speedup$/) continue
+      tag = name; sub(/_cpp_script_speedup$/, "", tag)
+      verdict(tag " C++ TorchScript/Python eager >= 2", value[name] >= 2,
+              sprintf("%.2fx; C++ eager %.2fx", value[name], value[tag "_cpp_eager_speedup"]))
     }
     if ("clean_build_plus_verify" in value)
       verdict("clean build + full verify <= 300 s", value["clean_build_plus_verify"] <= 300,
