@@ -9,6 +9,7 @@ BATCH MNIST test digits under torch.inference_mode() and answers "SECONDS RESULT
 sum of the predicted digits of the last call, which the C++ side compares with its own.
 """
 import sys
+import warnings
 from pathlib import Path
 
 import torch
@@ -30,7 +31,9 @@ def load(variant):
     elif variant in ("script", "frozen"):
         model = torch.jit.load(str(MODELS / "mnist_cnn_scripted.pt")).eval()
         if variant == "frozen":
-            model = torch.jit.freeze(model)
+            with warnings.catch_warnings():  # 2.x: "torch.jit.freeze is deprecated"; it still works
+                warnings.simplefilter("ignore", FutureWarning)
+                model = torch.jit.freeze(model)
     else:
         raise ValueError(f"unknown variant {variant!r}; expected eager, script or frozen")
     return model.eval()

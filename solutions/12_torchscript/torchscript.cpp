@@ -1,11 +1,9 @@
 // Exercise 12 — reference solution.
 #include "torchscript.h"
 
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <utility>
 
 namespace {
 
