@@ -115,6 +115,17 @@ TEST_P(TorchScript, LoadModelPutsEveryParameterOnTheDevice) {
   EXPECT_EQ(count, 4) << "fc1.weight, fc1.bias, fc2.weight, fc2.bias";
 }
 
+// Meta exists in every LibTorch, and torch::jit::load can put a model there (1.13 and 2.x), so
+// even a CPU-only machine sees a device argument that is ignored.
+TEST(TorchScriptOnMeta, LoadModelHonoursTheMetaDevice) {
+  using workbook::test::kMeta;
+  const auto model = load_model(model_file("tiny_mlp_traced.pt"), kMeta);
+  for (const auto& p : model.parameters()) {
+    EXPECT_DEVICE(p, kMeta) << "pass the device to torch::jit::load(path, device)";
+  }
+  // Only the parameters: LibTorch 1.13 has no meta kernel for aten::relu under InferenceMode.
+}
+
 TEST_P(TorchScript, LoadModelPutsTheModelInEvaluationMode) {
   const auto file = model_file("mnist_cnn_scripted.pt");
   ASSERT_TRUE(torch::jit::load(file.string()).is_training()) << "the shipped CNN was saved in training mode";
