@@ -179,7 +179,10 @@ Run run_seed(uint64_t seed, const std::string& extractor_path, const Data& fashi
   // Then everything, the extractor 10x more gently, its rate (and the head's) halved every 5 epochs.
   set_extractor_trainable(net, true);
   {
-    torch::optim::Adam adam(parameter_groups(net, options.head_lr / 2, options.extractor_lr), torch::optim::AdamOptions(options.head_lr));
+    // Defaults equal to the head's rate: LibTorch 2.x takes a group's rate that equals AdamOptions'
+    // default (1e-3) from these defaults instead (1.13 keeps the group's).
+    torch::optim::Adam adam(parameter_groups(net, options.head_lr / 2, options.extractor_lr),
+                            torch::optim::AdamOptions(options.head_lr / 2));
     run.unfrozen_epochs = fit(net, adam, fashion_train, validation, options.unfrozen_epochs, options.patience,
                               options.batch_size, [&](int e) {
                                 if (e > 0) scale_learning_rates(adam, step_lr(1.0, e, 5, 0.5) / step_lr(1.0, e - 1, 5, 0.5));

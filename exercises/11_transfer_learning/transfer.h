@@ -134,7 +134,9 @@ void replace_head(TransferNet& net, int64_t classes);
 /// first the head's parameters with learning rate head_lr, then, unless the extractor is frozen
 /// (its parameters do not require grad), the extractor's parameters with extractor_lr. A frozen
 /// extractor gets no group at all, so the optimiser cannot touch it. Each group's options are
-/// AdamOptions with that learning rate (the other settings default).
+/// AdamOptions with that learning rate (the other settings default). Build the optimiser with
+/// AdamOptions(head_lr) as its defaults: LibTorch 2.x (not 1.13) replaces a group's option that
+/// equals AdamOptions' own default (lr 1e-3) by the optimiser's default.
 std::vector<torch::optim::OptimizerParamGroup> parameter_groups(TransferNet& net, double head_lr, double extractor_lr);
 
 /// One optimiser step on one batch, like exercise 10's train_step, with one difference: the net is
