@@ -456,7 +456,7 @@ TEST_P(TransferLearning, ScaleLearningRatesKeepsTheRatioOfTheGroups) {
   EXPECT_THROW(scale_learning_rates(sgd, -1.0), std::invalid_argument);
 }
 
-TEST_P(TransferLearning, EarlyStoppingStopsAfterPatienceEpochsWithoutImprovement) {
+TEST_P(TransferLearning, UpdateStopsAfterPatienceEpochsWithoutImprovement) {
   EarlyStopping stopping(/*patience=*/3);
   const std::vector<double> losses = {1.0, 0.8, 0.9, 0.85, 0.95, 0.7};
   const std::vector<bool> expected = {false, false, false, false, true};
@@ -472,7 +472,7 @@ TEST_P(TransferLearning, EarlyStoppingStopsAfterPatienceEpochsWithoutImprovement
   EXPECT_EQ(stopping.best_epoch(), 5);
 }
 
-TEST_P(TransferLearning, EarlyStoppingHonoursMinDeltaAndIgnoresNaN) {
+TEST_P(TransferLearning, UpdateHonoursMinDeltaAndIgnoresNaN) {
   EarlyStopping stopping(/*patience=*/2, /*min_delta=*/0.05);
   EXPECT_FALSE(stopping.update(1.0));
   EXPECT_FALSE(stopping.update(0.97)) << "0.97 is not 0.05 below 1.0: no improvement (1 bad epoch)";
