@@ -7,6 +7,7 @@
 //   cmake --build build/dev --target 10_cnn_program
 //   build/dev/exercises/10_cnn_program                  (5 epochs, about 99% correct)
 //   build/dev/exercises/10_cnn_program --epochs 1 --out build/cnn --json
+//   build/dev/exercises/10_cnn_program --save cnn.pt   (a checkpoint exercise 11 can start from)
 //
 // Exit status: 0 done, 1 an exercise function is not written yet (or failed), 2 bad data or device.
 #include "cnn.h"
@@ -50,6 +51,7 @@ struct Options {
   std::string out;            // folder for the figures; empty: 10_cnn_figures beside the program
   bool no_figures = false;    // draw nothing
   bool json = false;          // end with one JSON object on stdout
+  std::string save;           // write the trained net here with torch::save; empty: nowhere
 };
 
 // Progress on stderr, after every batch: redrawn in place on a terminal (ten times a second at
@@ -213,6 +215,12 @@ int run(const Options& options, const fs::path& program_dir) {
     std::fprintf(stderr, "wrote %zu figures to %s\n", figures.size(), out.string().c_str());
   }
 
+  if (!options.save.empty()) {
+    // Parameters and buffers, one archive per layer: exercise 11's load_model reads this.
+    torch::save(net, options.save);
+    std::fprintf(stderr, "saved the trained network to %s\n", options.save.c_str());
+  }
+
   const double samples_per_second =
       train_seconds > 0.0 ? static_cast<double>(train.size()) * options.epochs / train_seconds : 0.0;
   int64_t parameters = 0;
@@ -261,6 +269,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--out", options.out, "folder for the figures (default: 10_cnn_figures beside this program)");
   app.add_flag("--no-figures", options.no_figures, "draw no figures");
+  app.add_option("--save", options.save,
+                 "write the trained network (parameters and buffers) to this file with torch::save; "
+                 "exercise 11 takes it as --extractor");
   app.add_flag("--json", options.json, "end with one JSON object on stdout (accuracy, timings, curves, figures)");
   const fs::path program_dir = fs::absolute(fs::path(argv[0])).parent_path();
   return workbook::run_program(app, argc, argv, "exercises/10_cnn/cnn.cpp", [&] { return run(options, program_dir); });
