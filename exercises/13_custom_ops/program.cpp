@@ -53,12 +53,12 @@ int run(const Options& options) {
     const double error = (y - (x + torch::sqrt(x * x + kDefaultB)) * 0.5).abs().max().item<double>();
     std::printf("   %-7s max |kernel - formula| = %.2g\n", workbook::device_name(device).c_str(), error);
   }
-  std::printf("   x        :");
+  std::printf("   x          :");
   for (int64_t i = 0; i < x.numel(); ++i) std::printf(" %6.2f", x[i].item<double>());
-  std::printf("\n   squareplus:");
+  std::printf("\n   squareplus :");
   const auto y = squareplus_op(x, kDefaultB);
   for (int64_t i = 0; i < y.numel(); ++i) std::printf(" %6.2f", y[i].item<double>());
-  std::printf("   (b = %g; ReLU's smooth cousin)\n", kDefaultB);
+  std::printf("   (b = %g: a ReLU with a smooth bend)\n", kDefaultB);
 #ifndef WORKBOOK_CUDA_KERNELS
   std::printf("   (no CUDA kernel in this build: LibTorch without CUDA, custom_ops.cu not compiled)\n");
 #endif
@@ -78,8 +78,8 @@ int run(const Options& options) {
   std::printf("   sum(squareplus(x)) = %.4f (the formula: %.4f)\n", model.forward({x}).toTensor().item<double>(),
               ((x + torch::sqrt(x * x + 4.0)) * 0.5).sum().item<double>());
 
-  std::printf("\n4. One Adam step on %lld float32 parameters (%d threads), median of %d:\n",
-              static_cast<long long>(options.elements), at::get_num_threads(), options.reps);
+  std::printf("\n4. One Adam step on %lld float32 parameters, median of %d (intra-op threads: %d):\n",
+              static_cast<long long>(options.elements), options.reps, at::get_num_threads());
   torch::manual_seed(0);
   const auto grad = torch::randn({options.elements});
   auto fused_param = torch::randn({options.elements});
