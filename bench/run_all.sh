@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Every benchmark, one after the other in the same run, then the performance targets met or missed.
-# `./workbook bench [--json] [--full]` builds bench_mnist_mlp and bench_torchscript and runs this.
+# `./workbook bench [--json] [--full]` builds them (the `benchmarks` target) and runs this.
 #
 #   bench/run_all.sh [--json] [--full] [--build DIR] [--runs N] [--reps N]
 #
-#   --json       one JSON object: {"mnist_mlp": {...}, "torchscript": {...}, "edit_to_feedback": {...}}
+#   --json       one JSON object: {"mnist_mlp": {...}, "torchscript": {...}, ..., "edit_to_feedback": {...}}
 #   --full       also the clean build and the full verify (minutes; see edit_to_feedback.sh)
-#   --build DIR  the build directory holding bench/bench_mnist_mlp (default build/dev)
+#   --build DIR  the build directory holding bench/bench_* (default build/dev)
 #   --runs N     timed edits of edit_to_feedback.sh (default 7)
 #   --reps N     timed epochs per measurement of bench_mnist_mlp (default 7)
 set -euo pipefail
@@ -26,29 +26,34 @@ while (($#)); do
   esac
 done
 
-MLP="$BUILD/bench/bench_mnist_mlp"
-if [[ ! -x $MLP ]]; then
+# The programs, in the order they run (bench/CMakeLists.txt declares them); the throughput
+# figures first, before edit_to_feedback starts compilers on every core.
+BENCHMARKS=(mnist_mlp torchscript custom_ops)
+for name in "${BENCHMARKS[@]}"; do
+  [[ -x "$BUILD/bench/bench_$name" ]] && continue
   [[ -f "$BUILD/CMakeCache.txt" ]] || { echo "run_all.sh: $BUILD is not configured: run ./workbook bench" >&2; exit 1; }
-  cmake --build "$BUILD" --target bench_mnist_mlp >&2
-fi
-TORCHSCRIPT="$BUILD/bench/bench_torchscript"
-[[ -x $TORCHSCRIPT ]] || cmake --build "$BUILD" --target bench_torchscript >&2
+  cmake --build "$BUILD" --target benchmarks >&2
+  break
+done
+run_benchmark() {  # run_benchmark NAME [--json]: one program, with --reps for the MLP's
+  local args=()
+  [[ $1 == mnist_mlp ]] && args=("${mlp_args[@]}")
+  "$BUILD/bench/bench_$1" "${args[@]}" "${@:2}"
+}
 
-# The throughput figures first, before edit_to_feedback starts compilers on every core.
 if ((JSON)); then
-  mlp="$("$MLP" "${mlp_args[@]}" --json)"
-  torchscript="$("$TORCHSCRIPT" --json)"
-  edit="$("$ROOT/bench/edit_to_feedback.sh" "${edit_args[@]}" --json)"
-  printf '{"mnist_mlp": %s, "torchscript": %s, "edit_to_feedback": %s}\n' "$mlp" "$torchscript" "$edit"
+  object="{"
+  for name in "${BENCHMARKS[@]}"; do object+="\"$name\": $(run_benchmark "$name" --json), "; done
+  printf '%s"edit_to_feedback": %s}\n' "$object" "$("$ROOT/bench/edit_to_feedback.sh" "${edit_args[@]}" --json)"
   exit 0
 fi
 
 lines="$(mktemp)"
 trap 'rm -f "$lines"' EXIT
-"$MLP" "${mlp_args[@]}" | tee "$lines"
-echo
-"$TORCHSCRIPT" | tee -a "$lines"
-echo
+for name in "${BENCHMARKS[@]}"; do
+  run_benchmark "$name" | tee -a "$lines"
+  echo
+done
 "$ROOT/bench/edit_to_feedback.sh" "${edit_args[@]}" | tee -a "$lines"
 
 # The performance targets (README.md, Performance), checked against the figures above.

@@ -3,7 +3,10 @@
 # Editing the manifest re-runs CMake.
 #
 # workbook_add_exercise(<NN_name>
-#     SOURCES <file>...        learner's sources, relative to the exercise folder (e.g. tensors.cpp)
+#     SOURCES <file>...        learner's sources, relative to the exercise folder (e.g. tensors.cpp);
+#                              .cu files are compiled by nvcc with a CUDA LibTorch (and define
+#                              WORKBOOK_CUDA_KERNELS for the exercise, its tests and program),
+#                              left out with a CPU one
 #     [TEST <file>]            test source, default tests/<NN_name>_test.cpp
 #     [PROGRAM <file>]         optional program (relative to the exercise folder), compiled once and
 #                              linked twice: <NN_name>_program (learner) and <NN_name>_solution_program
@@ -60,6 +63,18 @@ function(workbook_add_exercise name)
     set(ARG_TIMEOUT ${WORKBOOK_TEST_TIMEOUT})
   endif()
   set(header_dir "${PROJECT_SOURCE_DIR}/exercises/${name}")
+  # CUDA sources (.cu) are built only with a CUDA LibTorch whose CMake files enabled nvcc; a CPU
+  # LibTorch (Debian's) leaves them out, and the exercise's CUDA kernels with them.
+  set(cuda_kernels FALSE)
+  if(WORKBOOK_TORCH_CUDA STREQUAL "yes" AND CMAKE_CUDA_COMPILER_LOADED)
+    set(cuda_kernels TRUE)
+  endif()
+  set(has_cuda_sources FALSE)
+  foreach(source IN LISTS ARG_SOURCES)
+    if(source MATCHES "\\.cu$")
+      set(has_cuda_sources TRUE)
+    endif()
+  endforeach()
   foreach(file IN ITEMS "${header_dir}" "${PROJECT_SOURCE_DIR}/solutions/${name}" "${ARG_TEST}")
     if(NOT EXISTS "${file}")
       message(FATAL_ERROR "exercises/info.toml lists ${name}, but ${file} does not exist")
@@ -73,9 +88,23 @@ function(workbook_add_exercise name)
       set(source_dir "${PROJECT_SOURCE_DIR}/solutions/${name}")
     endif()
     list(TRANSFORM ARG_SOURCES PREPEND "${source_dir}/" OUTPUT_VARIABLE sources)
+    set(cuda_sources ${sources})
+    list(FILTER cuda_sources INCLUDE REGEX "\\.cu$")
+    list(FILTER sources EXCLUDE REGEX "\\.cu$")
     add_library(${name}_${variant} STATIC ${sources})
     target_include_directories(${name}_${variant} PUBLIC "${header_dir}")
     target_link_libraries(${name}_${variant} PUBLIC workbook::support ${ARG_LIBRARIES})
+    if(cuda_sources AND cuda_kernels)
+      # nvcc compiles them in a library of their own, without LibTorch's headers, options or the
+      # precompiled C++ header (as tests/support/cuda_kernel.cu); WORKBOOK_CUDA_KERNELS tells the
+      # C++ sources, the tests and the program that they are there.
+      add_library(${name}_${variant}_cuda STATIC ${cuda_sources})
+      target_include_directories(${name}_${variant}_cuda PRIVATE "${header_dir}" "${PROJECT_SOURCE_DIR}/lib/include")
+      target_link_libraries(${name}_${variant}_cuda PUBLIC CUDA::cudart $<LINK_ONLY:workbook::support>)
+      set_target_properties(${name}_${variant}_cuda PROPERTIES CUDA_RUNTIME_LIBRARY Shared)
+      target_link_libraries(${name}_${variant} PUBLIC ${name}_${variant}_cuda)
+      target_compile_definitions(${name}_${variant} PUBLIC WORKBOOK_CUDA_KERNELS=1)
+    endif()
   endforeach()
   workbook_use_common_settings(${name}_solution)
   # The learner's code unoptimised (WORKBOOK_LEARNER_OPTIONS, cmake/WorkbookToolchain.cmake): what
@@ -96,6 +125,9 @@ function(workbook_add_exercise name)
   add_library(${name}_test_object OBJECT "${ARG_TEST}" ${extra_tests})
   target_include_directories(${name}_test_object PRIVATE "${header_dir}")
   target_link_libraries(${name}_test_object PRIVATE workbook::test_support ${ARG_LIBRARIES})
+  if(has_cuda_sources AND cuda_kernels)
+    target_compile_definitions(${name}_test_object PRIVATE WORKBOOK_CUDA_KERNELS=1)
+  endif()
   workbook_use_common_settings(${name}_test_object)
 
   foreach(variant exercise solution)
