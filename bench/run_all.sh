@@ -4,7 +4,7 @@
 #
 #   bench/run_all.sh [--json] [--full] [--build DIR] [--runs N] [--reps N]
 #
-#   --json       one JSON object: {"mnist_mlp": {...}, "edit_to_feedback": {...}}
+#   --json       one JSON object: {"mnist_mlp": {...}, "attention": {...}, "edit_to_feedback": {...}}
 #   --full       also the clean build and the full verify (minutes; see edit_to_feedback.sh)
 #   --build DIR  the build directory holding bench/bench_mnist_mlp (default build/dev)
 #   --runs N     timed edits of edit_to_feedback.sh (default 7)
@@ -31,18 +31,23 @@ if [[ ! -x $MLP ]]; then
   [[ -f "$BUILD/CMakeCache.txt" ]] || { echo "run_all.sh: $BUILD is not configured: run ./workbook bench" >&2; exit 1; }
   cmake --build "$BUILD" --target bench_mnist_mlp >&2
 fi
+ATTENTION="$BUILD/bench/bench_attention"
+[[ -x $ATTENTION ]] || cmake --build "$BUILD" --target bench_attention >&2
 
 # The throughput figures first, before edit_to_feedback starts compilers on every core.
 if ((JSON)); then
   mlp="$("$MLP" "${mlp_args[@]}" --json)"
+  attention="$("$ATTENTION" --json)"
   edit="$("$ROOT/bench/edit_to_feedback.sh" "${edit_args[@]}" --json)"
-  printf '{"mnist_mlp": %s, "edit_to_feedback": %s}\n' "$mlp" "$edit"
+  printf '{"mnist_mlp": %s, "attention": %s, "edit_to_feedback": %s}\n' "$mlp" "$attention" "$edit"
   exit 0
 fi
 
 lines="$(mktemp)"
 trap 'rm -f "$lines"' EXIT
 "$MLP" "${mlp_args[@]}" | tee "$lines"
+echo
+"$ATTENTION" | tee -a "$lines"
 echo
 "$ROOT/bench/edit_to_feedback.sh" "${edit_args[@]}" | tee -a "$lines"
 

@@ -1,8 +1,8 @@
 // Exercise 14 — the training program. You do not need to edit this file: it drives the functions
 // you write in attention.cpp. It trains a small transformer (two blocks of four heads) to sort
-// sequences of 1 to 8 digits, generated here as it goes, measures how many sequences of a fresh
-// set it sorts exactly by greedy decoding, prints some beside the right answer, and draws where
-// every head of every block looks while it sorts one of them.
+// sequences of 1 to 8 different digits (--repeats: any digits), generated here as it goes,
+// measures how many sequences of a fresh set it sorts exactly by greedy decoding, prints some
+// beside the right answer, and draws where every head of every block looks while it sorts one.
 //
 //   cmake --build build/dev --target 14_attention_program
 //   build/dev/exercises/14_attention_program                 (about 99.9% of sequences sorted)
@@ -36,18 +36,19 @@ using torch::indexing::Slice;
 
 struct Options {
   std::string device;          // empty: WORKBOOK_DEVICE, else the best device present
-  int64_t steps = 3000;        // optimiser steps, each on a fresh batch
+  int64_t steps = 1000;        // optimiser steps, each on a fresh batch
   int64_t batch_size = 128;    // sequences per step
   double lr = 1e-3;            // peak learning rate of Adam
   int64_t warmup = 200;        // steps of linear warm-up to the peak
   int64_t max_digits = kMaxDigits;  // inputs of 1 .. max_digits digits
+  bool repeats = false;        // digits may repeat within a sequence (a harder task)
   TransformerConfig model;     // the defaults of attention.h
   uint64_t seed = 0;           // torch::manual_seed: weights and data
   // Intra-op CPU threads (0: every core). One, for the same reason as exercise 10: these small
   // matrices gain little from a second thread and lose much when other programs share the cores.
   int threads = 1;
   int64_t eval_size = 4000;    // fresh sequences the final accuracy is measured on
-  int64_t eval_every = 500;    // steps between two progress measurements
+  int64_t eval_every = 200;    // steps between two progress measurements
   int examples = 12;           // decoded examples printed at the end
   std::string out;             // folder for the figures; empty: 14_attention_figures beside the program
   bool no_figures = false;     // draw nothing
@@ -64,10 +65,12 @@ struct Batch {
   torch::Tensor padding;    // bool [B, T - 1], true after the last token that counts
 };
 
-Batch make_batch(int64_t size, int64_t max_digits, const torch::Device& device) {
+Batch make_batch(int64_t size, int64_t max_digits, bool repeats, const torch::Device& device) {
   const auto int64 = torch::TensorOptions().dtype(torch::kInt64).device(device);
   const int64_t length = 2 * max_digits + 1;
-  const auto digits = torch::randint(0, 10, {size, max_digits}, int64);
+  // Different digits by default (the first max_digits of a random permutation of 0-9), or any.
+  const auto digits = repeats ? torch::randint(0, 10, {size, max_digits}, int64)
+                              : torch::rand({size, 10}, torch::TensorOptions().device(device)).argsort(/*dim=*/1, /*descending=*/false).slice(1, 0, max_digits);
   const auto n = torch::randint(1, max_digits + 1, {size, 1}, int64);
   // Sorting with the unused places set to 10 leaves the n real digits, sorted, in front.
   const auto unused = torch::arange(max_digits, int64).unsqueeze(0) >= n;
@@ -173,7 +176,7 @@ int run(const Options& options, const fs::path& program_dir) {
   model->to(device);
   int64_t parameters = 0;
   for (const auto& p : model->parameters()) parameters += p.numel();
-  const auto eval = make_batch(options.eval_size, options.max_digits, device);
+  const auto eval = make_batch(options.eval_size, options.max_digits, options.repeats, device);
   std::fprintf(stderr, "sorting 1-%lld digits: %lld blocks of %lld heads, width %lld, %lld parameters; device %s, %d thread(s)\n",
                static_cast<long long>(options.max_digits), static_cast<long long>(options.model.layers),
                static_cast<long long>(options.model.heads), static_cast<long long>(options.model.dim),
@@ -190,7 +193,7 @@ int run(const Options& options, const fs::path& program_dir) {
     double lr = options.lr * std::min(1.0, static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, options.warmup)));
     if (static_cast<double>(step) > half) lr *= (static_cast<double>(options.steps - step) + 1.0) / half;
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-    const auto batch = make_batch(options.batch_size, options.max_digits, device);
+    const auto batch = make_batch(options.batch_size, options.max_digits, options.repeats, device);
     losses.push_back(train_step(model, optimizer, batch.tokens, batch.targets, batch.padding));
     if (step % options.eval_every == 0 || step == options.steps) {
       eval_steps.push_back(static_cast<double>(step));
@@ -217,7 +220,7 @@ int run(const Options& options, const fs::path& program_dir) {
   }
 
   // New inputs, decoded beside the answer.
-  const auto shown = make_batch(options.examples, options.max_digits, device);
+  const auto shown = make_batch(options.examples, options.max_digits, options.repeats, device);
   const auto decoded = decode_all(model, shown, options.max_digits).cpu();
   const auto shown_sequences = shown.sequences.cpu();
   std::fprintf(stderr, "%-17s  %-17s  %-17s\n", "input", "decoded", "sorted");
@@ -233,8 +236,8 @@ int run(const Options& options, const fs::path& program_dir) {
   if (!options.no_figures) {
     const fs::path out = options.out.empty() ? program_dir / "14_attention_figures" : fs::path(options.out);
     fs::create_directories(out);
-    // A fixed input with repeated digits, the longest kind: which digit does each position copy?
-    const auto example = torch::tensor({5, 2, 7, 2, 9, 0, 4, 1}, torch::TensorOptions().dtype(torch::kInt64));
+    // A fixed input of the longest kind: which digit does each position copy?
+    const auto example = torch::tensor({5, 2, 7, 3, 9, 0, 4, 1}, torch::TensorOptions().dtype(torch::kInt64));
     const int64_t n = std::min<int64_t>(options.max_digits, example.size(0));
     const auto input = example.slice(0, 0, n);
     const auto sequence = torch::cat({input, torch::tensor({kSeparator}), std::get<0>(input.sort())}).to(device);
@@ -253,7 +256,8 @@ int run(const Options& options, const fs::path& program_dir) {
         {"seed", options.seed},                    {"parameters", parameters},
         {"dim", options.model.dim},                {"heads", options.model.heads},
         {"layers", options.model.layers},          {"feedforward", options.model.feedforward},
-        {"max_digits", options.max_digits},        {"eval_size", options.eval_size},
+        {"max_digits", options.max_digits},        {"repeats", options.repeats},
+        {"eval_size", options.eval_size},
         {"sequence_accuracy", accuracy},           {"accuracy_by_length", by_length},
         {"train_seconds", train_seconds},          {"steps_per_second", steps_per_second},
         {"eval_steps", eval_steps},
@@ -281,6 +285,7 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", options.warmup, "steps of linear warm-up")->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--max-digits", options.max_digits, "the longest input, in digits")->capture_default_str()
       ->check(CLI::Range(int64_t{1}, kMaxDigits));
+  app.add_flag("--repeats", options.repeats, "let digits repeat within a sequence (harder: counting)");
   app.add_option("--dim", options.model.dim, "width of the token vectors")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--heads", options.model.heads, "attention heads per block")->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--layers", options.model.layers, "transformer blocks")->capture_default_str()->check(CLI::PositiveNumber);
