@@ -28,7 +28,7 @@ done
 
 # The programs, in the order they run (bench/CMakeLists.txt declares them); the throughput
 # figures first, before edit_to_feedback starts compilers on every core.
-BENCHMARKS=(mnist_mlp torchscript custom_ops)
+BENCHMARKS=(mnist_mlp torchscript custom_ops attention)
 for name in "${BENCHMARKS[@]}"; do
   [[ -x "$BUILD/bench/bench_$name" ]] && continue
   [[ -f "$BUILD/CMakeCache.txt" ]] || { echo "run_all.sh: $BUILD is not configured: run ./workbook bench" >&2; exit 1; }
