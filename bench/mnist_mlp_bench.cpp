@@ -16,38 +16,25 @@
 // numbers, the same initial weights and the same batches: their first-epoch losses agree, which
 // the program checks. Figures, not assertions: nothing here fails because it is slow.
 #include "bench_config.h"
+#include "bench_support.h"
 #include "mnist_mlp.h"
 #include "workbook/runtime.h"
 
 #include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <csignal>
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <functional>
 #include <iostream>
-#include <map>
-#include <memory>
-#include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
-#if !defined(_WIN32)
-#include <sys/wait.h>
-#include <unistd.h>
-#endif
 
 namespace F = torch::nn::functional;
-using json = nlohmann::json;
+namespace bench = workbook::bench;
 
 namespace {
 
@@ -59,33 +46,12 @@ constexpr double kEvalFlopsPerSample = 2.0 * kMacs;
 /// fc3 (fc1's input, the images, needs none).
 constexpr double kTrainFlopsPerSample = 4.0 * kMacs + 2.0 * double(kHidden1 * kHidden2 + kHidden2 * kClasses);
 
-struct Settings {
+struct Settings : bench::Options {
   std::vector<int64_t> batches{64, 256};
-  std::vector<int> threads;  // default: 1 and every hardware thread
   int64_t samples = 8192;
-  int reps = 7;
-  int warmup = 1;
   uint64_t seed = 0;
   int64_t matmul_size = 2048;
-  std::string python;
-  bool no_python = false;
-  bool json = false;
 };
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-}
-
-using Clock = std::chrono::steady_clock;
-
-/// Seconds `run` takes, and what it returns.
-std::pair<double, double> timed(const std::function<double()>& run) {
-  const auto start = Clock::now();
-  const double result = run();
-  return {std::chrono::duration<double>(Clock::now() - start).count(), result};
-}
 
 // ------------------------------------------------------------------------------------------------
 // The C++ side. mnist_mlp_bench.py mirrors every function here, call for call.
@@ -317,29 +283,6 @@ struct Workload {
   Workload& operator=(const Workload&) = delete;
 };
 
-/// Seconds of one call of `once` (which computes `flops` floating-point operations), one figure
-/// per timed repetition after a warm-up. Short calls are timed in groups of about 2e8 FLOP, so
-/// that one timing is long enough to read.
-std::vector<double> time_per_call(const std::function<void()>& once, double flops, int reps) {
-  const int64_t inner = std::max<int64_t>(1, static_cast<int64_t>(2e8 / flops));
-  const std::function<double()> run = [&] {
-    for (int64_t i = 0; i < inner; ++i) once();
-    return 0.0;
-  };
-  timed(run);  // warm-up
-  std::vector<double> seconds;
-  for (int i = 0; i < reps; ++i) seconds.push_back(timed(run).first / double(inner));
-  return seconds;
-}
-
-/// Seconds of one m x k by k x n float32 matrix product, one per timed repetition.
-std::vector<double> time_matmul(int64_t m, int64_t k, int64_t n, int reps) {
-  const auto a = torch::randn({m, k});
-  const auto b = torch::randn({k, n});
-  auto c = torch::empty({m, n});
-  return time_per_call([&] { torch::mm_out(c, a, b); }, 2.0 * double(m) * double(k) * double(n), reps);
-}
-
 /// Seconds of the eight matrix products of one training step at batch `batch` on their own
 /// (three forward, five backward, into preallocated outputs, the operands warm in cache): the
 /// floor under any implementation of the step.
@@ -362,236 +305,7 @@ std::vector<double> time_step_products(int64_t batch, int reps) {
     torch::mm_out(d1, d2, w2);
     torch::mm_out(g1, d1.t(), x);
   };
-  return time_per_call(step, double(batch) * kTrainFlopsPerSample, reps);
-}
-
-// ------------------------------------------------------------------------------------------------
-// The Python side: one co-process that answers "setup ..." and "run" line by line.
-
-std::string shell_quote(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
-
-/// The first of --python, $WORKBOOK_BENCH_PYTHON, /usr/bin/python3 (Debian's python3-torch runs the
-/// same libtorch.so as libtorch-dev) and python3 on the PATH whose torch is the version of the
-/// LibTorch measured here (`./workbook bench` installs one); sets `version`. Without such a one,
-/// the first that imports torch at all, with `why_not` saying the versions differ. Empty, with
-/// `why_not` set, when none imports torch.
-std::string find_python(const std::string& requested, std::string& version, std::string& why_not) {
-  std::vector<std::string> candidates;
-  if (!requested.empty()) {
-    candidates.push_back(requested);
-  } else {
-    if (const char* env = std::getenv("WORKBOOK_BENCH_PYTHON"); env != nullptr && *env != '\0') candidates.push_back(env);
-    candidates.push_back("/usr/bin/python3");
-    candidates.push_back("python3");
-  }
-  const std::string wanted = TORCH_VERSION;  // "2.14.1"; Python's says "2.14.1+cu130"
-  std::string tried, fallback, fallback_version;
-  for (const auto& candidate : candidates) {
-    const std::string command = shell_quote(candidate) + " -c 'import torch; print(torch.__version__)' 2>/dev/null";
-    std::string found;
-    if (FILE* pipe = popen(command.c_str(), "r")) {
-      char line[256] = {0};
-      const bool got = fgets(line, sizeof line, pipe) != nullptr;
-      if (pclose(pipe) == 0 && got) found = line;
-    }
-    found.erase(found.find_last_not_of("\r\n") + 1);
-    tried += (tried.empty() ? "" : ", ") + candidate + (found.empty() ? "" : " (torch " + found + ")");
-    if (found.substr(0, found.find('+')) == wanted) {
-      version = found;
-      return candidate;
-    }
-    if (!found.empty() && fallback.empty()) fallback = candidate, fallback_version = found;
-  }
-  if (!fallback.empty()) {
-    version = fallback_version;
-    why_not = "no Python with torch " + wanted + ", the LibTorch measured here (tried " + tried + "): comparing with " +
-              fallback_version + " instead. ./workbook bench installs the matching one";
-    return fallback;
-  }
-  why_not = "no Python that can import torch (tried " + tried +
-            "). Fix: ./workbook bench installs one (Debian's python3-torch for libtorch-dev, pip's torch of the "
-            "same version otherwise), or WORKBOOK_BENCH_PYTHON=/path/to/python3";
-  return {};
-}
-
-class PythonServer {
- public:
-  /// Starts `python script --serve`; ok() tells whether it runs.
-  PythonServer(const std::string& python, const std::string& script) {
-#if !defined(_WIN32)
-    int to_child[2], from_child[2];
-    if (pipe(to_child) != 0) return;
-    if (pipe(from_child) != 0) {
-      close(to_child[0]), close(to_child[1]);
-      return;
-    }
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(to_child[0], STDIN_FILENO);
-      dup2(from_child[1], STDOUT_FILENO);
-      close(to_child[0]), close(to_child[1]), close(from_child[0]), close(from_child[1]);
-      execlp(python.c_str(), python.c_str(), script.c_str(), "--serve", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(to_child[0]);
-    close(from_child[1]);
-    if (pid_ < 0) {
-      close(to_child[1]), close(from_child[0]);
-      return;
-    }
-    requests_ = fdopen(to_child[1], "w");
-    replies_ = fdopen(from_child[0], "r");
-#else
-    (void)python, (void)script;
-#endif
-  }
-  ~PythonServer() {
-#if !defined(_WIN32)
-    if (requests_ != nullptr) {
-      std::fputs("quit\n", requests_);
-      std::fclose(requests_);
-    }
-    if (replies_ != nullptr) std::fclose(replies_);
-    if (pid_ > 0) waitpid(pid_, nullptr, 0);
-#endif
-  }
-  PythonServer(const PythonServer&) = delete;
-  PythonServer& operator=(const PythonServer&) = delete;
-
-  bool ok() const { return requests_ != nullptr && replies_ != nullptr && !failed_; }
-
-  /// Sends one request line; returns the reply line, or nothing (and ok() turns false) when the
-  /// co-process answers with an error or has gone.
-  std::optional<std::string> request(const std::string& line) {
-    if (!ok()) return std::nullopt;
-    char reply[4096];
-    if (std::fputs((line + "\n").c_str(), requests_) < 0 || std::fflush(requests_) != 0 ||
-        std::fgets(reply, sizeof reply, replies_) == nullptr) {
-      return fail("the Python benchmark stopped answering");
-    }
-    std::string text = reply;
-    text.erase(text.find_last_not_of("\r\n") + 1);
-    if (text.rfind("error", 0) == 0) return fail("the Python benchmark answered '" + text + "' to '" + line + "'");
-    return text;
-  }
-
- private:
-  std::optional<std::string> fail(const std::string& why) {
-    std::cerr << "warning: " << why << "; going on without the Python comparison\n";
-    failed_ = true;
-    return std::nullopt;
-  }
-
-  FILE* requests_ = nullptr;
-  FILE* replies_ = nullptr;
-  bool failed_ = false;
-#if !defined(_WIN32)
-  pid_t pid_ = -1;
-#endif
-};
-
-/// Timed epochs of one variant on both sides, taking turns (the order swapped every repetition).
-struct Paired {
-  std::vector<double> cpp, python;                   // seconds of each timed epoch
-  double cpp_first = 0, python_first = 0;            // the first epoch's loss (or correct count)
-  bool has_python = false;
-};
-
-Paired measure_paired(const std::string& variant, int64_t batch, int threads, const Settings& s, PythonServer* py) {
-  Paired result;
-  Workload workload(variant, batch, s);
-  std::ostringstream setup;
-  setup << "setup " << variant << " " << batch << " " << threads << " " << s.samples << " " << s.seed;
-  result.has_python = py != nullptr && py->request(setup.str()).has_value();
-  auto python_epoch = [&]() -> std::optional<std::pair<double, double>> {
-    if (!result.has_python) return std::nullopt;
-    std::pair<double, double> parsed;
-    const auto reply = py->request("run");
-    std::istringstream words(reply.value_or(""));
-    if (!(words >> parsed.first >> parsed.second)) {
-      result.has_python = false;
-      return std::nullopt;
-    }
-    return parsed;
-  };
-  for (int i = 0; i < s.warmup + s.reps; ++i) {
-    std::pair<double, double> cpp;
-    std::optional<std::pair<double, double>> python;
-    if (i % 2 == 0) {
-      cpp = timed(workload.epoch);
-      python = python_epoch();
-    } else {
-      python = python_epoch();
-      cpp = timed(workload.epoch);
-    }
-    if (i == 0) {
-      result.cpp_first = cpp.second;
-      if (python) result.python_first = python->second;
-    }
-    if (i < s.warmup) continue;
-    result.cpp.push_back(cpp.first);
-    if (python) result.python.push_back(python->first);
-  }
-  result.has_python = result.has_python && result.python.size() == result.cpp.size();
-  return result;
-}
-
-// ------------------------------------------------------------------------------------------------
-// Output
-
-struct Report {
-  bool as_json = false;
-  json results = json::object();
-  json seconds = json::object();
-  json checks = json::object();
-
-  void add(const std::string& name, double value, const std::string& unit) {
-    results[name] = {{"value", value}, {"unit", unit}};
-    if (!as_json) std::cout << pad(name, 40) << " " << format(value) << " " << unit << std::endl;
-  }
-  void comment(const std::string& text) const {
-    if (!as_json) std::cout << "# " << text << std::endl;
-  }
-  /// Whole numbers from 1000 up, else four significant digits, right-aligned in 10 columns.
-  static std::string format(double value) {
-    char text[64];
-    std::snprintf(text, sizeof text, std::abs(value) >= 1000 ? "%10.0f" : "%10.4g", value);
-    return text;
-  }
-  static std::string pad(std::string text, size_t width) {
-    if (text.size() < width) text.resize(width, ' ');
-    return text;
-  }
-};
-
-std::string thread_word(int threads) { return std::to_string(threads) + (threads == 1 ? " thread" : " threads"); }
-
-double load_average() {
-#if defined(__linux__) || defined(__APPLE__)
-  double load[1] = {-1.0};
-  if (getloadavg(load, 1) == 1) return load[0];
-#endif
-  return -1.0;
-}
-
-std::string fixed(double value, int digits) {
-  std::ostringstream text;
-  text.setf(std::ios::fixed);
-  text.precision(digits);
-  text << value;
-  return text.str();
-}
-
-std::string cpu_model() {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown CPU";
+  return bench::time_per_call(step, double(batch) * kTrainFlopsPerSample, reps);
 }
 
 }  // namespace
@@ -600,77 +314,28 @@ int main(int argc, char** argv) {
   Settings s;
   CLI::App app{"Training and evaluation throughput of the reference MNIST MLP, C++ against Python"};
   app.add_option("--batch", s.batches, "batch sizes")->capture_default_str()->check(CLI::Range(1, 1 << 16));
-  app.add_option("--threads", s.threads, "intra-op thread counts (default: 1 and all hardware threads)")
-      ->check(CLI::Range(1, 1024));
+  bench::add_options(app, s, "epochs");
   app.add_option("--samples", s.samples, "samples per timed epoch")->capture_default_str()->check(CLI::Range(64, 1 << 24));
-  app.add_option("--reps", s.reps, "timed epochs per measurement; the median counts")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 1000));
-  app.add_option("--warmup", s.warmup, "untimed epochs first")->capture_default_str()->check(CLI::Range(0, 100));
   app.add_option("--seed", s.seed, "seed of the synthetic data, the weights and the batches")->capture_default_str();
   app.add_option("--matmul-size", s.matmul_size, "S of the S x S x S reference matrix product")
       ->capture_default_str()
       ->check(CLI::Range(16, 16384));
-  app.add_option("--python", s.python, "python3 with torch (default: $WORKBOOK_BENCH_PYTHON, /usr/bin/python3, python3)");
-  app.add_flag("--no-python", s.no_python, "measure the C++ side only");
-  app.add_flag("--json", s.json, "print one JSON object instead of name value unit lines");
   CLI11_PARSE(app, argc, argv);
-#if !defined(_WIN32)
-  std::signal(SIGPIPE, SIG_IGN);  // a Python side that dies must not take this program with it
-#endif
 
   workbook::init_runtime();  // warns about the reference BLAS; threads are set per measurement below
-  const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  if (s.threads.empty()) s.threads = hardware > 1 ? std::vector<int>{1, hardware} : std::vector<int>{1};
+  bench::resolve(s);
 
-  Report report;
-  report.as_json = s.json;
-  const double load_before = load_average();
-  const auto blas = workbook::detect_blas();
-  std::string python, python_torch, why_not;
-#if defined(_WIN32)
-  s.no_python = true;
-  why_not = "the Python comparison needs a POSIX system";
-#endif
-  if (!s.no_python) {
-    python = find_python(s.python, python_torch, why_not);
-    if (python.empty()) {
-      std::cerr << "note: skipping the Python comparison: " << why_not << "\n";
-    } else if (!why_not.empty()) {
-      std::cerr << "warning: " << why_not << "\n";
-    }
-  }
-  std::unique_ptr<PythonServer> server;
-  if (!python.empty()) {
-    server = std::make_unique<PythonServer>(python, WORKBOOK_BENCH_PYTHON_SCRIPT);
-    if (!server->ok()) std::cerr << "warning: cannot start " << python << " " << WORKBOOK_BENCH_PYTHON_SCRIPT << "\n";
-  }
-
-  const std::string libtorch_version = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) +
-                                       "." + std::to_string(TORCH_VERSION_PATCH);
-  json context = {{"libtorch", libtorch_version},
-                  {"blas", blas.name},
-                  {"cpu", cpu_model()},
-                  {"hardware_threads", hardware},
-                  {"load_average_before", load_before},
-                  {"samples", s.samples},
-                  {"reps", s.reps},
-                  {"warmup", s.warmup},
-                  {"seed", s.seed},
-                  {"train_flops_per_sample", kTrainFlopsPerSample},
-                  {"eval_flops_per_sample", kEvalFlopsPerSample},
-                  {"python", python},
-                  {"python_torch", python_torch}};
-  if (python.empty()) context["python_skipped"] = s.no_python ? "--no-python" : why_not;
-  report.comment("mnist_mlp: LibTorch " + libtorch_version + ", BLAS " + blas.name + ", " + cpu_model() + ", " +
-                 thread_word(hardware) + ", load average " + fixed(load_before, 2));
-  report.comment(python.empty() ? "Python: skipped (" + context["python_skipped"].get<std::string>() + ")"
-                                : "Python: " + python + " with torch " + python_torch);
-  const std::string major_minor = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + ".";
-  if (!python.empty() && python_torch.rfind(major_minor, 0) != 0) {
-    std::cerr << "warning: Python's torch " << python_torch << " is not LibTorch " << libtorch_version
-              << ": the ratio compares two builds, not just two languages.\n";
-  }
+  bench::Report report("mnist_mlp", s.json);
+  report.describe_machine();
+  const bench::Python python = bench::choose_python(s.python, s.no_python);
+  auto server = bench::start_python(python, WORKBOOK_BENCH_DIR "/mnist_mlp_bench.py");
+  report.describe_python(python, s.no_python);
+  report.context.update({{"samples", s.samples},
+                         {"reps", s.reps},
+                         {"warmup", s.warmup},
+                         {"seed", s.seed},
+                         {"train_flops_per_sample", kTrainFlopsPerSample},
+                         {"eval_flops_per_sample", kEvalFlopsPerSample}});
   report.comment("samples/s: median of " + std::to_string(s.reps) + " timed epochs of " + std::to_string(s.samples) +
                  " samples after " + std::to_string(s.warmup) + " warm-up; C++ and Python take turns epoch by epoch;" +
                  " ratio = C++ / Python");
@@ -681,21 +346,21 @@ int main(int argc, char** argv) {
     const std::string t = "t" + std::to_string(threads);
 
     // The machine's reference point: one large product on these threads.
-    const auto big = time_matmul(s.matmul_size, s.matmul_size, s.matmul_size, s.reps);
+    const auto big = bench::time_matmul(s.matmul_size, s.matmul_size, s.matmul_size, s.reps);
     const std::string big_name = "matmul_" + std::to_string(s.matmul_size) + "_" + t;
-    const double matmul_gflops = 2.0 * std::pow(double(s.matmul_size), 3) / median(big) / 1e9;
+    const double matmul_gflops = 2.0 * std::pow(double(s.matmul_size), 3) / bench::median(big) / 1e9;
     report.add(big_name, matmul_gflops, "GFLOP/s");
     report.seconds[big_name] = big;
 
     for (const int64_t batch : s.batches) {
       const std::string tag = "b" + std::to_string(batch) + "_" + t;
-      std::cerr << "bench_mnist_mlp: batch " << batch << ", " << thread_word(threads) << "\n";
+      std::cerr << "bench_mnist_mlp: batch " << batch << ", " << bench::thread_word(threads) << "\n";
       // The largest product of the training step on its own: what the step's GEMMs can reach.
-      const auto layer = time_matmul(batch, kInputs, kHidden1, s.reps);
+      const auto layer = bench::time_matmul(batch, kInputs, kHidden1, s.reps);
       report.add("matmul_" + std::to_string(batch) + "x784x256_" + t,
-                 2.0 * double(batch) * kInputs * kHidden1 / median(layer) / 1e9, "GFLOP/s");
+                 2.0 * double(batch) * kInputs * kHidden1 / bench::median(layer) / 1e9, "GFLOP/s");
       const auto products = time_step_products(batch, s.reps);
-      report.add("products_only_" + tag, 1e6 * median(products), "us/step");
+      report.add("products_only_" + tag, 1e6 * bench::median(products), "us/step");
       report.seconds["products_only_" + tag] = products;
 
       double best_train = 0.0, best_python = 0.0;  // each language's fastest training variant
@@ -706,9 +371,12 @@ int main(int argc, char** argv) {
           std::string text = name;
           return text.replace(text.find('%'), 1, side);
         };
-        const Paired run = measure_paired(variant, batch, threads, s, server && server->ok() ? server.get() : nullptr);
+        Workload workload(variant, batch, s);
+        std::ostringstream setup;
+        setup << "setup " << variant << " " << batch << " " << threads << " " << s.samples << " " << s.seed;
+        const bench::Paired run = bench::measure_paired(workload.epoch, server.get(), setup.str(), s.warmup, s.reps);
         const double samples = double(s.samples) * (train ? 1 : kEvalPasses);
-        const double cpp_rate = samples / median(run.cpp);
+        const double cpp_rate = samples / bench::median(run.cpp);
         report.add(named("cpp"), cpp_rate, "samples/s");
         report.seconds[named("cpp")] = run.cpp;
         if (train) {
@@ -717,7 +385,7 @@ int main(int argc, char** argv) {
           report.add(named("cpp_gflops"), cpp_rate * kEvalFlopsPerSample / 1e9, "GFLOP/s");
         }
         if (!run.has_python) continue;
-        const double python_rate = samples / median(run.python);
+        const double python_rate = samples / bench::median(run.python);
         report.add(named("python"), python_rate, "samples/s");
         report.add(named("ratio"), cpp_rate / python_rate, "x");
         report.seconds[named("python")] = run.python;
@@ -727,7 +395,7 @@ int main(int argc, char** argv) {
           report.add(named("python_overhead"), 1e6 * double(batch) * (1.0 / python_rate - 1.0 / cpp_rate), "us/step");
         }
         // Same data, weights and batches: the first epoch's mean loss (or correct count) agrees.
-        const bool agree = std::abs(run.cpp_first - run.python_first) <= 1e-4 * std::max(1.0, std::abs(run.cpp_first));
+        const bool agree = bench::agree(run.cpp_first, run.python_first);
         report.checks["first_epoch_" + variant + "_" + tag] = {{"cpp", run.cpp_first}, {"python", run.python_first}, {"agree", agree}};
         compared = true;
         same = same && agree;
@@ -741,24 +409,12 @@ int main(int argc, char** argv) {
   }
   server.reset();
 
-  const double load_after = load_average();
-  context["load_average_after"] = load_after;
   if (compared) {
     report.checks["same_data_weights_and_batches"] = same;
     report.comment(same ? "check: C++ and Python computed the same losses and predictions (same data, weights, batches)"
                         : "check FAILED: C++ and Python computed different losses: not a like-for-like comparison");
     if (!same) std::cerr << "warning: C++ and Python did not compute the same losses; see \"checks\" in --json\n";
   }
-  report.comment("load average after: " + fixed(load_after, 2));
-
-  if (s.json) {
-    std::cout << json{{"benchmark", "mnist_mlp"},
-                      {"context", context},
-                      {"results", report.results},
-                      {"checks", report.checks},
-                      {"seconds", report.seconds}}
-                     .dump()
-              << std::endl;
-  }
+  report.finish();
   return 0;
 }

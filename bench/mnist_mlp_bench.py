@@ -25,7 +25,8 @@ import argparse
 import json
 import statistics
 import sys
-import time
+
+from bench_serve import serve, timed
 
 try:
     import torch
@@ -207,31 +208,11 @@ def make_epoch(variant, batch, threads, samples, seed):
     raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
 
 
-def timed(epoch):
-    start = time.perf_counter()
-    result = epoch()
-    return time.perf_counter() - start, result
-
-
-def serve():
-    """Answers the C++ driver's requests on stdin, one line each, until "quit" or end of input."""
-    epoch = None
-    for line in sys.stdin:
-        words = line.split()
-        try:
-            if words == ["quit"]:
-                break
-            if words and words[0] == "setup" and len(words) == 6:
-                epoch = make_epoch(words[1], *map(int, words[2:]))
-                reply = "ok"
-            elif words == ["run"] and epoch is not None:
-                seconds, result = timed(epoch)
-                reply = f"{seconds!r} {result!r}"
-            else:
-                reply = f"error: unexpected request {line.strip()!r}"
-        except Exception as error:  # reported to the driver, which goes on without Python
-            reply = f"error: {error}"
-        print(reply, flush=True)
+def setup(words):
+    """The "setup VARIANT BATCH THREADS SAMPLES SEED" request of the --serve protocol."""
+    if len(words) != 5:
+        raise ValueError("setup expects VARIANT BATCH THREADS SAMPLES SEED")
+    return make_epoch(words[0], *map(int, words[1:]))
 
 
 def main():
@@ -246,7 +227,7 @@ def main():
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if args.serve:
-        serve()
+        serve(setup)
         return
 
     tag = f"b{args.batch}_t{args.threads}"
