@@ -58,6 +58,7 @@ struct Settings : bench::Options {
   std::vector<std::string> variants{"reference", "nchw", "channels_last", "no_onednn", "tuned"};
   int64_t samples = 2048;
   uint64_t seed = 0;
+  Settings() { reps = 5; }  // an epoch here takes ten times the MLP's
 };
 
 // ------------------------------------------------------------------------------------------------
