@@ -152,8 +152,13 @@ def make_epoch(variant, batch, threads, samples, seed):
         return autograd_step(net, optimizer, x, y, set_to_none)
 
     def epoch():
-        with torch.backends.mkldnn.flags(enabled=variant != "no_onednn"):
+        # The property, not torch.backends.mkldnn.flags(), which warns about TF32 in torch 2.x.
+        before = torch.backends.mkldnn.enabled
+        torch.backends.mkldnn.enabled = variant != "no_onednn"
+        try:
             return train_preshuffled(net, images, labels, batch, buffers, step)
+        finally:
+            torch.backends.mkldnn.enabled = before
     return epoch
 
 

@@ -155,6 +155,7 @@ void print_confusion(const torch::Tensor& matrix) {
 
 int run(const Options& options, const fs::path& program_dir) {
   const int threads = workbook::init_runtime(options.threads);
+  workbook::keep_freed_memory();  // no page faults for the activations of every step (the lesson's "Speed")
   const torch::Device device =
       options.device.empty() ? workbook::device_from_environment() : workbook::parse_device(options.device);
   const auto dir = workbook::mnist::find_directory(workbook::mnist::Kind::kMnist, options.data_dir);
