@@ -58,6 +58,7 @@ struct Settings : bench::Options {
   std::vector<std::string> variants{"reference", "nchw", "channels_last", "no_onednn", "tuned"};
   int64_t samples = 2048;
   uint64_t seed = 0;
+  bool default_malloc = false;
   Settings() { reps = 5; }  // an epoch here takes ten times the MLP's
 };
 
@@ -330,9 +331,22 @@ int main(int argc, char** argv) {
   bench::add_options(app, s, "epochs");
   app.add_option("--samples", s.samples, "samples per timed epoch")->capture_default_str()->check(CLI::Range(64, 1 << 24));
   app.add_option("--seed", s.seed, "seed of the synthetic data, the weights and the batches")->capture_default_str();
+  app.add_flag("--default-malloc", s.default_malloc,
+               "leave malloc's thresholds alone in both processes (the page faults bench/README.md describes)");
   CLI11_PARSE(app, argc, argv);
 
   workbook::init_runtime();  // threads are set per measurement below
+  // Both processes keep freed memory, as program.cpp does (workbook::keep_freed_memory): left to
+  // itself, glibc's malloc gives each step's activations back to the kernel or not depending on
+  // the largest block the process happened to free before, so the page faults, up to a third of
+  // the time, would differ between the two processes for no reason of their language.
+  if (!s.default_malloc) {
+    workbook::keep_freed_memory();
+#if !defined(_WIN32)  // glibc's tunables, read by the Python process's malloc at its start
+    setenv("MALLOC_MMAP_THRESHOLD_", "67108864", /*overwrite=*/0);
+    setenv("MALLOC_TRIM_THRESHOLD_", "1073741824", 0);
+#endif
+  }
   bench::resolve(s);
 
   bench::Report report("cnn", s.json);
@@ -345,6 +359,7 @@ int main(int argc, char** argv) {
                          {"warmup", s.warmup},
                          {"seed", s.seed},
                          {"onednn_available", at::hasMKLDNN()},
+                         {"malloc", s.default_malloc ? "default" : "keep freed memory (both processes)"},
                          {"train_flops_per_sample", kTrainFlopsPerSample}});
   report.comment("samples/s: median of " + std::to_string(s.reps) + " timed epochs of " + std::to_string(s.samples) +
                  " samples after " + std::to_string(s.warmup) + " warm-up; C++ and Python take turns epoch by epoch;" +
