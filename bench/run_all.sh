@@ -81,6 +81,6 @@ awk '
       tag = name; sub(/_ratio_best$/, "", tag)
       reference = (tag "_ratio_reference") in value ? sprintf("; reference, line for line: %.2fx", value[tag "_ratio_reference"]) : ""
       printf "# target %-40s %s (fastest vs fastest %.2fx%s)\n", "cnn " tag " C++/Python >= 1.1",
-             value[name] >= 1.1 ? "met" : "MISSED", value[name], reference
+             (value[name] >= 1.1 ? "met" : "MISSED"), value[name], reference
     }
   }' "$cnn_lines" | sort
