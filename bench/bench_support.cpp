@@ -107,13 +107,14 @@ Python find_python(const std::string& requested) {
     candidates.push_back("/usr/bin/python3");
     candidates.push_back("python3");
   }
-  const std::string wanted = libtorch_version();  // "2.14.1"; Python's says "2.14.1+cu130"
+  const std::string wanted = libtorch_version();
   std::string tried;
   Python fallback;
   for (const auto& candidate : candidates) {
     const std::string found = torch_version_of(candidate);
     tried += (tried.empty() ? "" : ", ") + candidate + (found.empty() ? "" : " (torch " + found + ")");
-    if (found.substr(0, found.find('+')) == wanted) return {candidate, found, ""};
+    // The release only: Debian's python3-torch says "1.13.0a0+...", pip's "2.14.1+cu130".
+    if (found.substr(0, found.find_first_not_of("0123456789.")) == wanted) return {candidate, found, ""};
     if (!found.empty() && fallback.path.empty()) fallback = {candidate, found, ""};
   }
   if (!fallback.path.empty()) {
