@@ -281,6 +281,28 @@ void Report::add(const std::string& name, double value, const std::string& unit)
   if (!as_json) std::cout << pad(name, 40) << " " << format(value) << " " << unit << std::endl;
 }
 
+Report::Rates Report::add_paired(const std::string& name, const Paired& run, double units, const std::string& unit) {
+  const auto named = [&](const std::string& side) {
+    std::string text = name;
+    return text.replace(text.find('%'), 1, side);
+  };
+  Rates rates;
+  rates.cpp = units / median(run.cpp);
+  add(named("cpp"), rates.cpp, unit);
+  seconds[named("cpp")] = run.cpp;
+  if (!run.has_python) return rates;
+  rates.python = units / median(run.python);
+  add(named("python"), rates.python, unit);
+  add(named("ratio"), rates.cpp / rates.python, "x");
+  seconds[named("python")] = run.python;
+  // Same data, weights and batches on both sides: the first runs' results (a loss) agree.
+  const bool same = agree(run.cpp_first, run.python_first);
+  checks["first_run_" + named("")] = {{"cpp", run.cpp_first}, {"python", run.python_first}, {"agree", same}};
+  compared_ = true;
+  agreed_ = agreed_ && same;
+  return rates;
+}
+
 void Report::comment(const std::string& text) const {
   if (!as_json) std::cout << "# " << text << std::endl;
 }
@@ -307,6 +329,12 @@ void Report::describe_python(const Python& python, bool skipped_by_flag) {
 }
 
 void Report::finish() {
+  if (compared_) {
+    checks["same_data_weights_and_batches"] = agreed_;
+    comment(agreed_ ? "check: C++ and Python computed the same results (same data, weights, batches)"
+                    : "check FAILED: C++ and Python computed different results: not a like-for-like comparison");
+    if (!agreed_) std::cerr << "warning: C++ and Python did not compute the same results; see \"checks\" in --json\n";
+  }
   const double load = load_average();
   context["load_average_after"] = load;
   comment("load average after: " + fixed(load, 2));

@@ -132,13 +132,27 @@ struct Report {
   json checks = json::object();
 
   void add(const std::string& name, double value, const std::string& unit);
+
+  /// Rates (per second) of both sides of one paired measurement.
+  struct Rates {
+    double cpp = 0, python = 0;  // python: 0 when Python did not run
+  };
+  /// The figures of one paired measurement whose every run does `units` units of work: `name`
+  /// holds a % for the side ("train_b64_t1_%_tuned"): NAME(cpp) and, when Python ran,
+  /// NAME(python), NAME(ratio) (C++ / Python), the raw seconds, and whether the first runs'
+  /// results agree (the checks; finish() says whether they all did).
+  Rates add_paired(const std::string& name, const Paired& run, double units, const std::string& unit);
   void comment(const std::string& text) const;
   /// The machine: LibTorch, BLAS, CPU, threads, load average (into context and one comment).
   void describe_machine();
   /// The Python side compared with, or why there is none (context and one comment).
   void describe_python(const Python& python, bool skipped_by_flag);
-  /// Ends the run: the load average after, and the JSON object when as_json.
+  /// Ends the run: whether C++ and Python agreed, the load average after, and the JSON object
+  /// when as_json.
   void finish();
+
+ private:
+  bool compared_ = false, agreed_ = true;
 };
 
 std::string thread_word(int threads);
