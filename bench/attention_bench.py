@@ -16,18 +16,12 @@ Exit status 3 (with a message saying how to install it) when torch cannot be imp
 import math
 import sys
 
-from bench_serve import serve
+from bench_serve import require_torch, serve
 
-try:
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
-except ImportError as error:  # pragma: no cover - depends on the machine
-    print(f"attention_bench.py: cannot import torch ({error}) with {sys.executable}.\n"
-          "  Debian/Ubuntu: sudo apt-get install python3-torch   (the same LibTorch as libtorch-dev)\n"
-          "  elsewhere: pip install torch, or point WORKBOOK_BENCH_PYTHON at a python3 that has it",
-          file=sys.stderr)
-    sys.exit(3)
+require_torch(__file__)
+import torch
+import torch.nn.functional as F
+from torch import nn
 
 # attention.h's TransformerConfig defaults and task sizes.
 VOCABULARY, MAX_LENGTH, DIM, HEADS, LAYERS, FEEDFORWARD = 12, 17, 64, 4, 2, 256

@@ -7,8 +7,21 @@ compare); "quit" or the end of input ends. Any failure answers "error: ...", and
 goes on without Python.
 """
 
+import os
 import sys
 import time
+
+
+def require_torch(script):
+    """Exits with status 3, saying how to install it, when this Python cannot import torch."""
+    try:
+        import torch  # noqa: F401
+    except ImportError as error:  # pragma: no cover - depends on the machine
+        print(f"{os.path.basename(script)}: cannot import torch ({error}) with {sys.executable}.\n"
+              "  Debian/Ubuntu: sudo apt-get install python3-torch   (the same LibTorch as libtorch-dev)\n"
+              "  elsewhere: pip install torch, or point WORKBOOK_BENCH_PYTHON at a python3 that has it",
+              file=sys.stderr)
+        sys.exit(3)
 
 
 def timed(run):

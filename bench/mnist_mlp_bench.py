@@ -26,18 +26,12 @@ import json
 import statistics
 import sys
 
-from bench_serve import serve, timed
+from bench_serve import require_torch, serve, timed
 
-try:
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
-except ImportError as error:  # pragma: no cover - depends on the machine
-    print(f"mnist_mlp_bench.py: cannot import torch ({error}) with {sys.executable}.\n"
-          "  Debian/Ubuntu: sudo apt-get install python3-torch   (the same LibTorch as libtorch-dev)\n"
-          "  elsewhere: pip install torch, or point WORKBOOK_BENCH_PYTHON at a python3 that has it",
-          file=sys.stderr)
-    sys.exit(3)
+require_torch(__file__)
+import torch
+import torch.nn.functional as F
+from torch import nn
 
 INPUTS, HIDDEN1, HIDDEN2, CLASSES = 28 * 28, 256, 128, 10
 
