@@ -297,7 +297,10 @@ Report::Rates Report::add_paired(const std::string& name, const Paired& run, dou
   seconds[named("python")] = run.python;
   // Same data, weights and batches on both sides: the first runs' results (a loss) agree.
   const bool same = agree(run.cpp_first, run.python_first);
-  checks["first_run_" + named("")] = {{"cpp", run.cpp_first}, {"python", run.python_first}, {"agree", same}};
+  std::string key = named("");  // "train_b64_t1__tuned" -> "first_run_train_b64_t1_tuned"
+  for (size_t at; (at = key.find("__")) != std::string::npos;) key.erase(at, 1);
+  if (!key.empty() && key.back() == '_') key.pop_back();
+  checks["first_run_" + key] = {{"cpp", run.cpp_first}, {"python", run.python_first}, {"agree", same}};
   compared_ = true;
   agreed_ = agreed_ && same;
   return rates;
