@@ -14,6 +14,7 @@
 // checks. Figures, not assertions: nothing here fails because it is slow.
 #include "bench_config.h"
 #include "bench_support.h"
+#include "synthetic_mnist.h"
 #include "cnn.h"
 #include "workbook/memory_format.h"
 #include "workbook/runtime.h"
@@ -38,6 +39,7 @@
 
 namespace F = torch::nn::functional;
 namespace bench = workbook::bench;
+using workbook::bench::Data;
 
 namespace {
 
@@ -64,19 +66,6 @@ struct Settings : bench::Options {
 
 // ------------------------------------------------------------------------------------------------
 // The C++ side. cnn_bench.py mirrors every function here, call for call.
-
-struct Data {
-  torch::Tensor images;  // float32 [N, 1, 28, 28]
-  torch::Tensor labels;  // int64 [N]
-};
-
-Data make_data(int64_t samples, uint64_t seed) {
-  torch::manual_seed(seed);
-  Data data;
-  data.images = torch::randn({samples, 1, 28, 28});
-  data.labels = torch::randint(0, kClasses, {samples}, torch::kInt64);
-  return data;
-}
 
 /// Adam (torch::optim::Adam's defaults: betas 0.9 and 0.999, eps 1e-8, no weight decay) as one
 /// loop per parameter that reads the gradient once, updates both moments and the weight, and
@@ -221,24 +210,6 @@ double train_reference(Cnn& net, torch::optim::Optimizer& optimizer, const Data&
   return total / static_cast<double>(n);
 }
 
-/// The same batches gathered once per epoch into preallocated buffers, then a narrow() per batch
-/// (no per-batch allocation or copy). `step(images, labels)` trains on one batch.
-template <typename Step>
-double train_preshuffled(Cnn& net, const Data& data, int64_t batch_size, torch::Tensor& images_buffer,
-                         torch::Tensor& labels_buffer, Step&& step) {
-  net->train();
-  const int64_t n = data.images.size(0);
-  const auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64));
-  torch::index_select_out(images_buffer, data.images, /*dim=*/0, order);
-  torch::index_select_out(labels_buffer, data.labels, /*dim=*/0, order);
-  double total = 0.0;
-  for (int64_t start = 0; start < n; start += batch_size) {
-    const int64_t size = std::min(batch_size, n - start);
-    total += step(images_buffer.narrow(0, start, size), labels_buffer.narrow(0, start, size)) * static_cast<double>(size);
-  }
-  return total / static_cast<double>(n);
-}
-
 /// Turns oneDNN (MKL-DNN) on or off for this thread's convolutions, and restores it on the way out.
 struct OneDnnSetting {
   explicit OneDnnSetting(bool enabled) : before_(at::globalContext().userEnabledMkldnn()) {
@@ -270,7 +241,7 @@ struct Workload {
   // The order cnn_bench.py follows, so both draw the same numbers from the generator: the data,
   // the net's default initialisation, init_weights.
   Workload(const std::string& variant, int64_t batch, const Settings& s)
-      : data(make_data(s.samples, s.seed)), net(initialised()), optimizer(net->parameters(), torch::optim::AdamOptions(kLearningRate)) {
+      : data(bench::make_synthetic_mnist(s.samples, s.seed, kClasses)), net(initialised()), optimizer(net->parameters(), torch::optim::AdamOptions(kLearningRate)) {
     if (variant == "channels_last" || variant == "tuned") workbook::to_channels_last(*net);
     if (variant == "reference") {
       epoch = [this, batch] { return train_reference(net, optimizer, data, batch); };
@@ -295,7 +266,7 @@ struct Workload {
       OneDnnSetting setting(onednn);
       std::optional<UseRecyclingAllocator> recycling;
       if (recycle) recycling.emplace();
-      return train_preshuffled(net, data, batch, images_buffer, labels_buffer, step);
+      return bench::train_preshuffled(net, data, batch, images_buffer, labels_buffer, step);
     };
   }
   Workload(const Workload&) = delete;  // epoch() points into this object

@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from synthetic_mnist import make_synthetic_mnist, train_preshuffled
+
 CHANNELS1, CHANNELS2, HIDDEN, CLASSES, DROPOUT = 16, 32, 64, 10, 0.1
 LEARNING_RATE = 0.002
 
@@ -70,14 +72,6 @@ def init_weights(net):
             nn.init.zeros_(module.bias)
 
 
-def make_data(samples, seed):
-    """Synthetic MNIST-shaped data, drawn exactly as the C++ side draws it."""
-    torch.manual_seed(seed)
-    images = torch.randn(samples, 1, 28, 28)
-    labels = torch.randint(0, CLASSES, (samples,), dtype=torch.int64)
-    return images, labels
-
-
 def train_step(net, optimizer, images, labels):
     """solutions/10_cnn's train_step."""
     net.train()
@@ -105,21 +99,6 @@ def train_reference(net, optimizer, images, labels, batch_size):
     return total / n
 
 
-def train_preshuffled(net, images, labels, batch_size, buffers, step):
-    """The same batches, gathered once per epoch into preallocated buffers: no per-batch copy."""
-    net.train()
-    n = images.size(0)
-    order = torch.randperm(n)
-    x_all, y_all = buffers
-    torch.index_select(images, 0, order, out=x_all)
-    torch.index_select(labels, 0, order, out=y_all)
-    total = 0.0
-    for start in range(0, n, batch_size):
-        size = min(batch_size, n - start)
-        total += step(x_all.narrow(0, start, size), y_all.narrow(0, start, size)) * size
-    return total / n
-
-
 VARIANTS = ("reference", "nchw", "channels_last", "no_onednn", "tuned")
 
 
@@ -128,7 +107,7 @@ def make_epoch(variant, batch, threads, samples, seed):
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
     torch.set_num_threads(threads)
-    images, labels = make_data(samples, seed)
+    images, labels = make_synthetic_mnist(samples, seed, CLASSES)
     net = Cnn()
     init_weights(net)
     if variant in ("channels_last", "tuned"):

@@ -17,6 +17,7 @@
 // the program checks. Figures, not assertions: nothing here fails because it is slow.
 #include "bench_config.h"
 #include "bench_support.h"
+#include "synthetic_mnist.h"
 #include "mnist_mlp.h"
 #include "workbook/runtime.h"
 
@@ -35,6 +36,7 @@
 
 namespace F = torch::nn::functional;
 namespace bench = workbook::bench;
+using workbook::bench::Data;
 
 namespace {
 
@@ -55,19 +57,6 @@ struct Settings : bench::Options {
 
 // ------------------------------------------------------------------------------------------------
 // The C++ side. mnist_mlp_bench.py mirrors every function here, call for call.
-
-struct Data {
-  torch::Tensor images;  // float32 [N, 1, 28, 28]
-  torch::Tensor labels;  // int64 [N]
-};
-
-Data make_data(int64_t samples, uint64_t seed) {
-  torch::manual_seed(seed);
-  Data data;
-  data.images = torch::randn({samples, 1, 28, 28});
-  data.labels = torch::randint(0, kClasses, {samples}, torch::kInt64);
-  return data;
-}
 
 /// The optimizer of the "tuned" variant: the update of torch::optim::SGD with momentum
 /// (buf = momentum * buf + grad, buf = grad on the first step; param -= lr * buf), written as one
@@ -208,25 +197,6 @@ class ManualStep {
   FusedSgd& sgd_;
 };
 
-/// The same batches as the reference train_epoch, gathered once per epoch into preallocated
-/// buffers: a contiguous narrow() per batch instead of two index_select allocations and copies.
-/// `step(images, labels)` trains on one batch and returns its loss.
-template <typename Step>
-double train_preshuffled(Net& net, const Data& data, int64_t batch_size, torch::Tensor& images_buffer,
-                         torch::Tensor& labels_buffer, Step&& step) {
-  net->train();
-  const int64_t n = data.images.size(0);
-  const auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64));
-  torch::index_select_out(images_buffer, data.images, /*dim=*/0, order);
-  torch::index_select_out(labels_buffer, data.labels, /*dim=*/0, order);
-  double total = 0.0;
-  for (int64_t start = 0; start < n; start += batch_size) {
-    const int64_t size = std::min(batch_size, n - start);
-    total += step(images_buffer.narrow(0, start, size), labels_buffer.narrow(0, start, size)) * static_cast<double>(size);
-  }
-  return total / static_cast<double>(n);
-}
-
 /// Evaluation is several times faster than training: one timed evaluation "epoch" makes this many
 /// passes over the data, so that it lasts long enough to time well.
 constexpr int kEvalPasses = 4;
@@ -261,7 +231,7 @@ struct Workload {
 
   // Members initialise in declaration order: seed and data, then the net, then the optimizer,
   // the order mnist_mlp_bench.py follows, so both draw the same numbers from the generator.
-  Workload(const std::string& variant, int64_t batch, const Settings& s) : data(make_data(s.samples, s.seed)) {
+  Workload(const std::string& variant, int64_t batch, const Settings& s) : data(bench::make_synthetic_mnist(s.samples, s.seed, kClasses)) {
     if (variant == "reference") {
       epoch = [this, batch] { return train_epoch(net, optimizer, data.images, data.labels, batch); };
     } else if (variant == "preshuffled" || variant == "tuned" || variant == "manual") {
@@ -274,7 +244,7 @@ struct Workload {
       } else {
         step = ManualStep(net, fused_optimizer, batch);
       }
-      epoch = [this, batch] { return train_preshuffled(net, data, batch, images_buffer, labels_buffer, step); };
+      epoch = [this, batch] { return bench::train_preshuffled(net, data, batch, images_buffer, labels_buffer, step); };
     } else {
       epoch = [this, batch] { return static_cast<double>(evaluate(net, data, batch)); };
     }

@@ -33,6 +33,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from synthetic_mnist import make_synthetic_mnist, train_preshuffled
+
 INPUTS, HIDDEN1, HIDDEN2, CLASSES = 28 * 28, 256, 128, 10
 
 
@@ -50,14 +52,6 @@ class Net(nn.Module):
         x = torch.relu(self.fc1(x))
         x = torch.relu(self.fc2(x))
         return self.fc3(x)
-
-
-def make_data(samples, seed):
-    """Synthetic MNIST-shaped data, drawn exactly as the C++ side draws it."""
-    torch.manual_seed(seed)
-    images = torch.randn(samples, 1, 28, 28)
-    labels = torch.randint(0, CLASSES, (samples,), dtype=torch.int64)
-    return images, labels
 
 
 def make_model(foreach=False):
@@ -144,22 +138,6 @@ class ManualStep:
             return loss.item()
 
 
-def train_preshuffled(net, images, labels, batch_size, buffers, step):
-    """The same batches, gathered once per epoch into preallocated buffers: no per-batch copy.
-    step(x, y) trains on one batch and returns its loss."""
-    net.train()
-    n = images.size(0)
-    order = torch.randperm(n)
-    x_all, y_all = buffers
-    torch.index_select(images, 0, order, out=x_all)
-    torch.index_select(labels, 0, order, out=y_all)
-    total = 0.0
-    for start in range(0, n, batch_size):
-        size = min(batch_size, n - start)
-        total += step(x_all.narrow(0, start, size), y_all.narrow(0, start, size)) * size
-    return total / n
-
-
 EVAL_PASSES = 4  # passes over the data per timed evaluation, as on the C++ side
 
 
@@ -184,7 +162,7 @@ VARIANTS = ("reference", "preshuffled", "tuned", "manual", "eval")
 def make_epoch(variant, batch, threads, samples, seed):
     """A fresh start from the seed, as the C++ side makes it: one call = one timed epoch."""
     torch.set_num_threads(threads)
-    images, labels = make_data(samples, seed)
+    images, labels = make_synthetic_mnist(samples, seed, CLASSES)
     # "tuned": the fastest stock PyTorch has for an autograd step: released gradients and the
     # multi-tensor (foreach) SGD, against the C++ side's hand-fused SGD loop.
     net, optimizer = make_model(foreach=variant == "tuned")
